@@ -1,0 +1,154 @@
+//! `/api/2010-04-01/Accounts`: the account itself and its subaccounts (create, fetch, update,
+//! list), in the 2010 API's format (RFC 2822 dates, `*_uri` pagination). An account sees only
+//! itself and the subaccounts it owns.
+
+use actix_web::http::StatusCode;
+use actix_web::{HttpRequest, HttpResponse, web};
+use serde_json::{Value, json};
+
+use crate::api::AppState;
+use crate::api::context::Caller;
+use crate::api::idempotency;
+use crate::api::pagination;
+use crate::api::params::Params;
+use crate::error::ApiError;
+use crate::ids::{AccountSid, random_hex32};
+use crate::store::records::{AccountRecord, now};
+
+fn rfc2822(t: i64) -> String {
+    chrono::DateTime::from_timestamp(t, 0)
+        .unwrap_or_default()
+        .format("%a, %d %b %Y %H:%M:%S +0000")
+        .to_string()
+}
+
+fn render(a: &AccountRecord) -> Value {
+    let uri = format!("/2010-04-01/Accounts/{}.json", a.sid);
+    json!({
+        "auth_token": a.auth_token,
+        "date_created": rfc2822(a.date_created),
+        "date_updated": rfc2822(a.date_updated),
+        "friendly_name": a.friendly_name,
+        "owner_account_sid": a.owner_account_sid,
+        "sid": a.sid,
+        "status": a.status,
+        "type": "Full",
+        "subresource_uris": {
+            "keys": format!("/2010-04-01/Accounts/{}/Keys.json", a.sid),
+        },
+        "uri": uri,
+    })
+}
+
+fn visible(
+    state: &AppState,
+    caller: &Caller,
+    req: &HttpRequest,
+) -> Result<AccountRecord, ApiError> {
+    let raw = req.match_info().get("account").unwrap_or_default();
+    let not_found = || ApiError::NotFound(format!("/2010-04-01/Accounts/{raw}.json"));
+    let sid: AccountSid = raw.parse().map_err(|_| not_found())?;
+    let account = state.accounts.get(&sid).ok_or_else(not_found)?;
+    if account.sid == caller.account || account.owner_account_sid == caller.account {
+        Ok(account)
+    } else {
+        Err(not_found())
+    }
+}
+
+/// `POST /Accounts.json`: creates a subaccount with its own default service.
+pub async fn create(
+    caller: Caller,
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    p: Params,
+) -> Result<HttpResponse, ApiError> {
+    idempotency::once(&state, &req, &caller.account, &p, || async {
+        let at = now();
+        let account = AccountRecord {
+            sid: AccountSid::generate(),
+            friendly_name: p
+                .text("FriendlyName", 64)?
+                .unwrap_or_else(|| format!("SubAccount Created at {}", rfc2822(at))),
+            auth_token: random_hex32(),
+            owner_account_sid: caller.account.clone(),
+            status: "active".into(),
+            date_created: at,
+            date_updated: at,
+        };
+        let account = state.accounts.create(account).await?;
+        Ok((StatusCode::CREATED, render(&account)))
+    })
+    .await
+}
+
+/// `GET /Accounts/{AC}.json`
+pub async fn fetch(
+    caller: Caller,
+    state: web::Data<AppState>,
+    req: HttpRequest,
+) -> Result<HttpResponse, ApiError> {
+    Ok(HttpResponse::Ok().json(render(&visible(&state, &caller, &req)?)))
+}
+
+/// `POST /Accounts/{AC}.json`: `FriendlyName`, `Status` (active, suspended, closed).
+pub async fn update(
+    caller: Caller,
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    p: Params,
+) -> Result<HttpResponse, ApiError> {
+    let mut account = visible(&state, &caller, &req)?;
+    if let Some(name) = p.text("FriendlyName", 64)? {
+        account.friendly_name = name;
+    }
+    if let Some(status) = p.get("Status") {
+        if !["active", "suspended", "closed"].contains(&status) {
+            return Err(ApiError::invalid(
+                "Status",
+                "must be active, suspended or closed",
+            ));
+        }
+        if account.sid == caller.account && status != "active" {
+            return Err(ApiError::invalid(
+                "Status",
+                "an account cannot suspend or close itself",
+            ));
+        }
+        account.status = status.to_owned();
+    }
+    account.date_updated = now();
+    let account = state.accounts.update(account).await?;
+    Ok(HttpResponse::Ok().json(render(&account)))
+}
+
+/// `GET /Accounts.json`
+pub async fn list(
+    caller: Caller,
+    state: web::Data<AppState>,
+    req: HttpRequest,
+) -> Result<HttpResponse, ApiError> {
+    let q = Params::query(&req);
+    let page = pagination::page_request(&q)?;
+    let all = state.accounts.owned_by(&caller.account);
+    let start = page.offset() as usize;
+    let items: Vec<Value> = all
+        .iter()
+        .skip(start)
+        .take(page.size as usize)
+        .map(render)
+        .collect();
+    let has_more = all.len() > start + items.len();
+    let uri = |n: u32| format!("/2010-04-01/Accounts.json?PageSize={}&Page={n}", page.size);
+    Ok(HttpResponse::Ok().json(json!({
+        "accounts": items,
+        "start": start,
+        "end": start + items.len().saturating_sub(1),
+        "page": page.page,
+        "page_size": page.size,
+        "first_page_uri": uri(0),
+        "previous_page_uri": if page.page > 0 { Value::String(uri(page.page - 1)) } else { Value::Null },
+        "next_page_uri": if has_more { Value::String(uri(page.page + 1)) } else { Value::Null },
+        "uri": uri(page.page),
+    })))
+}

@@ -1,0 +1,133 @@
+//! Request context extractors: [`Caller`] (HTTP Basic auth → account) and [`Ctx`] (caller +
+//! the conversation service of the path or the account default + the base URL for `url`,
+//! `links` and page URLs).
+
+use std::future::Future;
+use std::pin::Pin;
+
+use actix_web::{FromRequest, HttpRequest, dev::Payload, web};
+use base64::Engine;
+
+use crate::api::AppState;
+use crate::conversations::drafts::Scope;
+use crate::error::ApiError;
+use crate::ids::{AccountSid, ServiceSid};
+
+/// The authenticated account.
+#[derive(Debug, Clone)]
+pub struct Caller {
+    /// Account the credentials belong to.
+    pub account: AccountSid,
+}
+
+fn basic_credentials(req: &HttpRequest) -> Option<(String, String)> {
+    let header = req
+        .headers()
+        .get(actix_web::http::header::AUTHORIZATION)?
+        .to_str()
+        .ok()?;
+    let (scheme, encoded) = header.split_once(' ')?;
+    if !scheme.eq_ignore_ascii_case("basic") {
+        return None;
+    }
+    let decoded = base64::engine::general_purpose::STANDARD
+        .decode(encoded.trim())
+        .ok()?;
+    let text = String::from_utf8(decoded).ok()?;
+    let (user, pass) = text.split_once(':')?;
+    Some((user.to_owned(), pass.to_owned()))
+}
+
+impl Caller {
+    /// Authenticates the request.
+    pub fn from_request_sync(req: &HttpRequest) -> Result<Caller, ApiError> {
+        let state = req
+            .app_data::<web::Data<AppState>>()
+            .ok_or(ApiError::Internal)?;
+        let (user, pass) = basic_credentials(req).ok_or(ApiError::Unauthenticated)?;
+        let account = state
+            .accounts
+            .authenticate(&user, &pass)
+            .ok_or(ApiError::Unauthenticated)?;
+        Ok(Caller { account })
+    }
+}
+
+impl FromRequest for Caller {
+    type Error = ApiError;
+    type Future = std::future::Ready<Result<Caller, ApiError>>;
+
+    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
+        std::future::ready(Caller::from_request_sync(req))
+    }
+}
+
+/// Scheme and host clients used to reach us (or the configured public URL).
+pub fn origin(req: &HttpRequest, state: &AppState) -> String {
+    if !state.settings.server.public_url.is_empty() {
+        return state
+            .settings
+            .server
+            .public_url
+            .trim_end_matches('/')
+            .to_owned();
+    }
+    let info = req.connection_info();
+    format!("{}://{}", info.scheme(), info.host())
+}
+
+/// Everything a Conversations handler needs to know about its caller.
+pub struct Ctx {
+    /// Account and service acted in.
+    pub scope: Scope,
+    /// `http://host/conversations/v1` or `…/v1/Services/{IS}`: the base of resource URLs.
+    pub base: String,
+    /// Shared state.
+    pub state: web::Data<AppState>,
+}
+
+impl FromRequest for Ctx {
+    type Error = ApiError;
+    type Future = Pin<Box<dyn Future<Output = Result<Ctx, ApiError>>>>;
+
+    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
+        let caller = Caller::from_request_sync(req);
+        let state = req.app_data::<web::Data<AppState>>().cloned();
+        let service_in_path = req.match_info().get("service").map(str::to_owned);
+        let origin = state.as_ref().map(|s| origin(req, s)).unwrap_or_default();
+        Box::pin(async move {
+            let caller = caller?;
+            let state = state.ok_or(ApiError::Internal)?;
+            let v1 = format!("{origin}/conversations/v1");
+            let (service, base) = match service_in_path {
+                Some(raw) => {
+                    let not_found = || ApiError::NotFound(format!("/Services/{raw}"));
+                    let sid: ServiceSid = raw.parse().map_err(|_| not_found())?;
+                    state
+                        .store
+                        .service(&caller.account, &sid)
+                        .await?
+                        .ok_or_else(not_found)?;
+                    let base = format!("{v1}/Services/{sid}");
+                    (sid, base)
+                }
+                None => {
+                    let config = state
+                        .store
+                        .account_config(&caller.account)
+                        .await?
+                        .ok_or(ApiError::Internal)?;
+                    (config.default_chat_service_sid, v1)
+                }
+            };
+            Ok(Ctx {
+                scope: Scope {
+                    account: caller.account,
+                    service,
+                },
+                base,
+                state,
+            })
+        })
+    }
+}

@@ -1,0 +1,190 @@
+//! The REST API in Twilio's wire format: form-encoded in, JSON out, Twilio error bodies. Each
+//! product lives under its own prefix (`/conversations`, later `/flex-api`, `/taskrouter`) and
+//! `/api` holds the 2010-04-01 account resources. This file is the only place that lists
+//! routes; one file per resource holds its handlers.
+
+pub mod accounts;
+pub mod configuration;
+pub mod context;
+pub mod conversations;
+pub mod health;
+pub mod idempotency;
+pub mod messages;
+pub mod pagination;
+pub mod params;
+pub mod participant_conversations;
+pub mod participants;
+pub mod render;
+pub mod roles;
+pub mod services;
+pub mod users;
+
+use std::sync::Arc;
+
+use actix_web::{HttpResponse, web};
+use dashmap::DashMap;
+
+use crate::accounts::Accounts;
+use crate::cluster::EventBus;
+use crate::config::Settings;
+use crate::conversations::registry::Registry;
+use crate::error::ApiError;
+use crate::store::Store;
+
+/// Handles shared by every request.
+pub struct AppState {
+    /// Effective configuration.
+    pub settings: Arc<Settings>,
+    /// Persistence (reads go straight here; writes go through actors).
+    pub store: Arc<dyn Store>,
+    /// Conversation actors.
+    pub registry: Arc<Registry>,
+    /// Credentials.
+    pub accounts: Arc<Accounts>,
+    /// Committed conversation events.
+    pub bus: Arc<dyn EventBus>,
+    /// One lock per in-flight idempotency key.
+    pub idempotency_locks: DashMap<String, Arc<tokio::sync::Mutex<()>>>,
+}
+
+async fn not_found(req: actix_web::HttpRequest) -> Result<HttpResponse, ApiError> {
+    Err(ApiError::NotFound(req.path().to_owned()))
+}
+
+async fn method_not_allowed() -> Result<HttpResponse, ApiError> {
+    Err(ApiError::MethodNotAllowed)
+}
+
+fn resource(path: &str) -> actix_web::Resource {
+    web::resource(path).default_service(web::to(method_not_allowed))
+}
+
+/// Routes shared by the unscoped (`/v1/…`, default service) and service-scoped
+/// (`/v1/Services/{IS}/…`) Conversations paths.
+fn conversation_routes(cfg: &mut web::ServiceConfig) {
+    cfg.service(
+        resource("/Conversations")
+            .route(web::get().to(conversations::list))
+            .route(web::post().to(conversations::create)),
+    )
+    .service(
+        resource("/Conversations/{conversation}")
+            .route(web::get().to(conversations::fetch))
+            .route(web::post().to(conversations::update))
+            .route(web::delete().to(conversations::delete)),
+    )
+    .service(
+        resource("/Conversations/{conversation}/Participants")
+            .route(web::get().to(participants::list))
+            .route(web::post().to(participants::create)),
+    )
+    .service(
+        resource("/Conversations/{conversation}/Participants/{participant}")
+            .route(web::get().to(participants::fetch))
+            .route(web::post().to(participants::update))
+            .route(web::delete().to(participants::delete)),
+    )
+    .service(
+        resource("/Conversations/{conversation}/Messages")
+            .route(web::get().to(messages::list))
+            .route(web::post().to(messages::create)),
+    )
+    .service(
+        resource("/Conversations/{conversation}/Messages/{message}")
+            .route(web::get().to(messages::fetch))
+            .route(web::post().to(messages::update))
+            .route(web::delete().to(messages::delete)),
+    )
+    .service(
+        resource("/Conversations/{conversation}/Messages/{message}/Receipts")
+            .route(web::get().to(messages::receipts)),
+    )
+    .service(
+        resource("/Conversations/{conversation}/Messages/{message}/Receipts/{receipt}")
+            .route(web::get().to(messages::receipt)),
+    )
+    .service(
+        resource("/ConversationWithParticipants")
+            .route(web::post().to(conversations::create_with_participants)),
+    )
+    .service(
+        resource("/ParticipantConversations").route(web::get().to(participant_conversations::list)),
+    )
+    .service(
+        resource("/Users")
+            .route(web::get().to(users::list))
+            .route(web::post().to(users::create)),
+    )
+    .service(
+        resource("/Users/{user}")
+            .route(web::get().to(users::fetch))
+            .route(web::post().to(users::update))
+            .route(web::delete().to(users::delete)),
+    )
+    .service(
+        resource("/Roles")
+            .route(web::get().to(roles::list))
+            .route(web::post().to(roles::create)),
+    )
+    .service(
+        resource("/Roles/{role}")
+            .route(web::get().to(roles::fetch))
+            .route(web::post().to(roles::update))
+            .route(web::delete().to(roles::delete)),
+    );
+}
+
+/// Mounts every route on an actix-web app.
+pub fn configure(cfg: &mut web::ServiceConfig) {
+    cfg.route("/healthz", web::get().to(health::healthz))
+        .route("/readyz", web::get().to(health::readyz))
+        .service(
+            web::scope("/conversations/v1/Services/{service}")
+                .service(
+                    resource("")
+                        .route(web::get().to(services::fetch))
+                        .route(web::delete().to(services::delete)),
+                )
+                .service(
+                    resource("/Configuration")
+                        .route(web::get().to(configuration::fetch_service))
+                        .route(web::post().to(configuration::update_service)),
+                )
+                .configure(conversation_routes)
+                .default_service(web::to(not_found)),
+        )
+        .service(
+            web::scope("/conversations/v1")
+                .service(
+                    resource("/Services")
+                        .route(web::get().to(services::list))
+                        .route(web::post().to(services::create)),
+                )
+                .service(
+                    resource("/Configuration")
+                        .route(web::get().to(configuration::fetch))
+                        .route(web::post().to(configuration::update)),
+                )
+                .configure(conversation_routes)
+                .default_service(web::to(not_found)),
+        )
+        .service(
+            web::scope("/api/2010-04-01")
+                .service(
+                    resource("/Accounts.json")
+                        .route(web::get().to(accounts::list))
+                        .route(web::post().to(accounts::create)),
+                )
+                .service(
+                    resource("/Accounts/{account}.json")
+                        .route(web::get().to(accounts::fetch))
+                        .route(web::post().to(accounts::update)),
+                )
+                .default_service(web::to(not_found)),
+        );
+}
+
+/// The 404 answer for unknown paths outside every product prefix.
+pub async fn fallback(req: actix_web::HttpRequest) -> Result<HttpResponse, ApiError> {
+    not_found(req).await
+}

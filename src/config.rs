@@ -1,0 +1,244 @@
+//! Typed settings. Layers, later wins: built-in defaults (documented key by key in
+//! `config/default.toml`), an optional TOML file (`--config`), environment variables
+//! `SWITCHBOARD__SECTION__KEY`, then CLI flags. Unknown keys and bad values fail at start-up
+//! with a message naming the key.
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use figment::Figment;
+use figment::providers::{Env, Format, Serialized, Toml};
+use serde::{Deserialize, Serialize};
+
+/// Every setting of `switchboard serve`.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Settings {
+    /// HTTP listener and public URL.
+    pub server: ServerSettings,
+    /// Embedded store.
+    pub store: StoreSettings,
+    /// Conversation actors, limits and timers.
+    pub conversations: ConversationSettings,
+    /// REST idempotency keys.
+    pub idempotency: IdempotencySettings,
+    /// Logging.
+    pub log: LogSettings,
+}
+
+/// HTTP listener settings.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ServerSettings {
+    /// Address to bind; port 0 picks a free port.
+    pub listen: SocketAddr,
+    /// Directory for the database and the generated credentials.
+    pub data_dir: PathBuf,
+    /// Base URL clients use to reach us (for `url`, `links`, `next_page_url`); empty means
+    /// "derive from the request's Host header".
+    pub public_url: String,
+    /// Largest accepted request body.
+    pub max_body_bytes: usize,
+    /// HTTP worker threads; 0 means one per core.
+    pub workers: usize,
+}
+
+/// Durability level of committed batches.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Synchronous {
+    /// fsync the WAL at every commit: an acknowledged write survives power loss.
+    Full,
+    /// fsync only at checkpoints: survives a process crash, may lose the last commits on
+    /// power loss.
+    Normal,
+}
+
+/// Embedded SQLite store settings.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct StoreSettings {
+    /// `full` or `normal` (see [`Synchronous`]).
+    pub synchronous: Synchronous,
+    /// Most write units committed in one transaction.
+    pub max_batch: usize,
+    /// Read connections in the pool.
+    pub readers: u32,
+}
+
+/// Conversation behaviour.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ConversationSettings {
+    /// Write actions per second allowed on one conversation (Twilio: 30); 0 disables the limit.
+    pub rate_limit_per_second: u32,
+    /// An actor with no traffic for this long stops; it is reloaded on demand.
+    #[serde(with = "humantime_serde")]
+    pub actor_idle_timeout: Duration,
+    /// Smallest accepted `Timers.Inactive` (Twilio: 1 minute).
+    #[serde(with = "humantime_serde")]
+    pub min_inactive_timer: Duration,
+    /// Smallest accepted `Timers.Closed` (Twilio: 10 minutes).
+    #[serde(with = "humantime_serde")]
+    pub min_closed_timer: Duration,
+}
+
+/// Idempotency-key retention.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct IdempotencySettings {
+    /// How long a key's first response is kept.
+    #[serde(with = "humantime_serde")]
+    pub retention: Duration,
+}
+
+/// Logging settings.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LogSettings {
+    /// `tracing` filter directive, e.g. `info` or `switchboard=debug`.
+    pub level: String,
+    /// `text` or `json`.
+    pub format: LogFormat,
+}
+
+/// Log line format.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum LogFormat {
+    /// Human-readable lines.
+    Text,
+    /// One JSON object per line.
+    Json,
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        Settings {
+            server: ServerSettings {
+                listen: SocketAddr::from(([127, 0, 0, 1], 8080)),
+                data_dir: PathBuf::from("./data"),
+                public_url: String::new(),
+                max_body_bytes: 1024 * 1024,
+                workers: 0,
+            },
+            store: StoreSettings {
+                synchronous: Synchronous::Full,
+                max_batch: 1024,
+                readers: 4,
+            },
+            conversations: ConversationSettings {
+                rate_limit_per_second: 30,
+                actor_idle_timeout: Duration::from_secs(300),
+                min_inactive_timer: Duration::from_secs(60),
+                min_closed_timer: Duration::from_secs(600),
+            },
+            idempotency: IdempotencySettings {
+                retention: Duration::from_secs(48 * 3600),
+            },
+            log: LogSettings {
+                level: "info".into(),
+                format: LogFormat::Text,
+            },
+        }
+    }
+}
+
+/// Start-up configuration error, naming the offending key.
+#[derive(Debug, thiserror::Error)]
+#[error("invalid configuration: {0}")]
+pub struct ConfigError(String);
+
+impl Settings {
+    /// Loads defaults, then `file` (if any), then `SWITCHBOARD__…` environment variables.
+    pub fn load(file: Option<&Path>) -> Result<Settings, ConfigError> {
+        let mut figment = Figment::from(Serialized::defaults(Settings::default()));
+        if let Some(path) = file {
+            if !path.exists() {
+                return Err(ConfigError(format!(
+                    "config file {} does not exist",
+                    path.display()
+                )));
+            }
+            figment = figment.merge(Toml::file(path));
+        }
+        figment = figment.merge(Env::prefixed("SWITCHBOARD__").split("__"));
+        let settings: Settings = figment.extract().map_err(|e| ConfigError(describe(e)))?;
+        settings.validate()?;
+        Ok(settings)
+    }
+
+    fn validate(&self) -> Result<(), ConfigError> {
+        if self.store.max_batch == 0 {
+            return Err(ConfigError("store.max_batch must be at least 1".into()));
+        }
+        if self.store.readers == 0 {
+            return Err(ConfigError("store.readers must be at least 1".into()));
+        }
+        if self.server.max_body_bytes < 1024 {
+            return Err(ConfigError(
+                "server.max_body_bytes must be at least 1024".into(),
+            ));
+        }
+        if !self.server.public_url.is_empty()
+            && !(self.server.public_url.starts_with("http://")
+                || self.server.public_url.starts_with("https://"))
+        {
+            return Err(ConfigError(
+                "server.public_url must start with http:// or https://".into(),
+            ));
+        }
+        Ok(())
+    }
+}
+
+/// Renders every figment error with the dotted key it concerns.
+fn describe(err: figment::Error) -> String {
+    err.into_iter()
+        .map(|e| {
+            let key = e.path.join(".");
+            if key.is_empty() {
+                e.kind.to_string()
+            } else {
+                format!("key `{key}`: {}", e.kind)
+            }
+        })
+        .collect::<Vec<_>>()
+        .join("; ")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn bundled_default_toml_matches_built_in_defaults() {
+        let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("config/default.toml");
+        let from_file: Settings = Figment::new()
+            .merge(Toml::file(&path))
+            .extract()
+            .expect("config/default.toml documents every key");
+        assert_eq!(
+            serde_json::to_value(&from_file).expect("json"),
+            serde_json::to_value(Settings::default()).expect("json")
+        );
+    }
+
+    #[test]
+    fn bad_values_name_their_key() {
+        let err = Figment::from(Serialized::defaults(Settings::default()))
+            .merge(Toml::string("[store]\nsynchronous = \"sometimes\""))
+            .extract::<Settings>()
+            .map_err(describe)
+            .expect_err("must fail");
+        assert!(err.contains("store.synchronous"), "{err}");
+
+        let err = Figment::from(Serialized::defaults(Settings::default()))
+            .merge(Toml::string("[store]\nbogus = 1"))
+            .extract::<Settings>()
+            .map_err(describe)
+            .expect_err("must fail");
+        assert!(err.contains("bogus"), "{err}");
+    }
+}

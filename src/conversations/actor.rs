@@ -1,0 +1,556 @@
+//! `ConversationActor`: the only writer of one conversation. A thin shell over
+//! [`Conversation`]: it plans each command, submits the plan to the store, answers only after
+//! the commit, then publishes the events in commit order.
+//!
+//! Messages are pipelined: the actor assigns the index, submits, and moves on to the next
+//! command while the batch commits, so one hot conversation still fills group commits. Every
+//! other command waits for its commit before the next command runs (it may be refused by a
+//! uniqueness rule that only the store can check).
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use actix::prelude::*;
+use dashmap::DashMap;
+
+use super::ActorDeps;
+use super::commands::*;
+use super::drafts::Scope;
+use super::events::ConversationEvent;
+use super::state::{Conversation, Plan};
+use crate::error::ApiError;
+use crate::ids::ConversationSid;
+use crate::store::records::{ConversationRecord, LoadedConversation, now};
+
+/// Where the actor is in its life.
+enum Phase {
+    /// Loading its state from the store (the mailbox waits).
+    Loading,
+    /// Spawned for a conversation that is being created by the `Create` command.
+    Creating,
+    /// Serving commands.
+    Live(Conversation),
+    /// The conversation does not exist (or was deleted): every command answers 404.
+    Missing,
+}
+
+/// Publishes events strictly in submission (= commit) order even if completions are observed
+/// out of order.
+#[derive(Default)]
+struct Publisher {
+    next_reserved: u64,
+    next_to_publish: u64,
+    ready: BTreeMap<u64, Vec<ConversationEvent>>,
+}
+
+impl Publisher {
+    fn reserve(&mut self) -> u64 {
+        let seq = self.next_reserved;
+        self.next_reserved += 1;
+        seq
+    }
+
+    fn complete(&mut self, seq: u64, events: Vec<ConversationEvent>, deps: &ActorDeps) {
+        self.ready.insert(seq, events);
+        while let Some(events) = self.ready.remove(&self.next_to_publish) {
+            for event in events {
+                deps.bus.publish(Arc::new(event));
+            }
+            self.next_to_publish += 1;
+        }
+    }
+}
+
+/// Token bucket for the per-conversation action rate.
+struct RateLimit {
+    per_second: f64,
+    tokens: f64,
+    refilled: Instant,
+}
+
+impl RateLimit {
+    fn new(per_second: u32) -> Self {
+        RateLimit {
+            per_second: f64::from(per_second),
+            tokens: f64::from(per_second),
+            refilled: Instant::now(),
+        }
+    }
+
+    fn take(&mut self) -> Result<(), ApiError> {
+        if self.per_second == 0.0 {
+            return Ok(());
+        }
+        let elapsed = self.refilled.elapsed().as_secs_f64();
+        self.refilled = Instant::now();
+        self.tokens = (self.tokens + elapsed * self.per_second).min(self.per_second);
+        if self.tokens >= 1.0 {
+            self.tokens -= 1.0;
+            Ok(())
+        } else {
+            Err(ApiError::RateLimited)
+        }
+    }
+}
+
+/// The actor owning one conversation.
+pub struct ConversationActor {
+    sid: ConversationSid,
+    phase: Phase,
+    deps: Arc<ActorDeps>,
+    registry: Arc<DashMap<ConversationSid, Addr<ConversationActor>>>,
+    publisher: Publisher,
+    rate: RateLimit,
+    last_activity: Instant,
+    inflight: usize,
+}
+
+type Reply<T> = Result<T, ApiError>;
+
+impl ConversationActor {
+    /// An actor that loads `sid` from the store when it starts.
+    pub(super) fn loading(
+        sid: ConversationSid,
+        deps: Arc<ActorDeps>,
+        registry: Arc<DashMap<ConversationSid, Addr<ConversationActor>>>,
+    ) -> Self {
+        Self::new(sid, Phase::Loading, deps, registry)
+    }
+
+    /// An actor for a conversation about to be created with [`Create`].
+    pub(super) fn creating(
+        sid: ConversationSid,
+        deps: Arc<ActorDeps>,
+        registry: Arc<DashMap<ConversationSid, Addr<ConversationActor>>>,
+    ) -> Self {
+        Self::new(sid, Phase::Creating, deps, registry)
+    }
+
+    fn new(
+        sid: ConversationSid,
+        phase: Phase,
+        deps: Arc<ActorDeps>,
+        registry: Arc<DashMap<ConversationSid, Addr<ConversationActor>>>,
+    ) -> Self {
+        let rate = RateLimit::new(deps.settings.rate_limit_per_second);
+        ConversationActor {
+            sid,
+            phase,
+            deps,
+            registry,
+            publisher: Publisher::default(),
+            rate,
+            last_activity: Instant::now(),
+            inflight: 0,
+        }
+    }
+
+    fn not_found(&self) -> ApiError {
+        ApiError::NotFound(format!("/Conversations/{}", self.sid))
+    }
+
+    /// The live conversation, if `scope` may act on it; counts against the rate limit.
+    fn live(&mut self, scope: &Scope) -> Result<&Conversation, ApiError> {
+        self.last_activity = Instant::now();
+        let conversation = match &self.phase {
+            Phase::Live(c) => c,
+            _ => return Err(self.not_found()),
+        };
+        conversation.check_scope(scope)?;
+        self.rate.take()?;
+        match &self.phase {
+            Phase::Live(c) => Ok(c),
+            _ => Err(self.not_found()),
+        }
+    }
+
+    fn conversation_mut(&mut self) -> Option<&mut Conversation> {
+        match &mut self.phase {
+            Phase::Live(c) => Some(c),
+            _ => None,
+        }
+    }
+
+    fn schedule_timers(&self) {
+        if let Phase::Live(c) = &self.phase
+            && let Some(due) = c.record.timers.next_due()
+        {
+            self.deps.timers.schedule(self.sid.clone(), due);
+        }
+    }
+
+    /// Commits `plan`, then applies it with `after`, publishes its events and answers. The
+    /// mailbox waits meanwhile, so the next command sees the result.
+    fn commit_then<T: Send + 'static>(
+        &mut self,
+        plan: Plan<T>,
+        after: impl FnOnce(&mut Self, &T) + 'static,
+    ) -> AtomicResponse<Self, Reply<T>> {
+        let seq = self.publisher.reserve();
+        let Plan {
+            value,
+            mutations,
+            events,
+            conversation,
+        } = plan;
+        let commit = self.deps.store.submit(mutations);
+        self.inflight += 1;
+        AtomicResponse::new(Box::pin(commit.into_actor(self).map(
+            move |result, act, _ctx| {
+                act.inflight -= 1;
+                match result {
+                    Ok(()) => {
+                        if let Some(c) = act.conversation_mut() {
+                            c.commit_conversation(conversation);
+                        }
+                        after(act, &value);
+                        act.publisher.complete(seq, events, &act.deps);
+                        act.schedule_timers();
+                        Ok(value)
+                    }
+                    Err(e) => {
+                        act.publisher.complete(seq, Vec::new(), &act.deps);
+                        Err(e.into())
+                    }
+                }
+            },
+        )))
+    }
+}
+
+fn refuse<T: 'static>(err: ApiError) -> AtomicResponse<ConversationActor, Reply<T>> {
+    AtomicResponse::new(Box::pin(fut::ready(Err(err))))
+}
+
+impl Actor for ConversationActor {
+    type Context = Context<Self>;
+
+    fn started(&mut self, ctx: &mut Self::Context) {
+        if matches!(self.phase, Phase::Loading) {
+            let store = self.deps.store.clone();
+            let sid = self.sid.clone();
+            let load = async move { store.load_conversation(&sid).await };
+            ctx.wait(load.into_actor(self).map(|result, act, _ctx| {
+                act.phase = match result {
+                    Ok(Some(LoadedConversation { record, next_index, participants })) => {
+                        Phase::Live(Conversation { record, next_index, participants })
+                    }
+                    Ok(None) => Phase::Missing,
+                    Err(e) => {
+                        tracing::error!(conversation_sid = %act.sid, error = %e, "loading conversation failed");
+                        Phase::Missing
+                    }
+                };
+                act.schedule_timers();
+            }));
+        }
+        let idle = self.deps.settings.actor_idle_timeout;
+        let tick = (idle / 4).clamp(Duration::from_millis(100), Duration::from_secs(30));
+        ctx.run_interval(tick, move |act, ctx| {
+            let limit = if matches!(act.phase, Phase::Missing) {
+                idle.min(Duration::from_secs(5))
+            } else {
+                idle
+            };
+            if act.inflight == 0 && act.last_activity.elapsed() >= limit {
+                ctx.stop();
+            }
+        });
+    }
+
+    fn stopped(&mut self, ctx: &mut Self::Context) {
+        let me = ctx.address();
+        self.registry.remove_if(&self.sid, |_, addr| *addr == me);
+    }
+}
+
+impl Handler<Create> for ConversationActor {
+    type Result = AtomicResponse<
+        Self,
+        Reply<(
+            ConversationRecord,
+            Vec<crate::store::records::ParticipantRecord>,
+        )>,
+    >;
+
+    fn handle(&mut self, msg: Create, _ctx: &mut Self::Context) -> Self::Result {
+        if !matches!(self.phase, Phase::Creating) {
+            return refuse(ApiError::Internal);
+        }
+        let Create {
+            record,
+            participants,
+        } = msg;
+        let mut mutations = vec![crate::store::Mutation::InsertConversation(record.clone())];
+        let mut events = vec![ConversationEvent::ConversationAdded(record.clone())];
+        for p in &participants {
+            mutations.push(crate::store::Mutation::InsertParticipant(p.clone()));
+            events.push(ConversationEvent::ParticipantAdded(p.clone()));
+        }
+        let seq = self.publisher.reserve();
+        let commit = self.deps.store.submit(mutations);
+        self.inflight += 1;
+        AtomicResponse::new(Box::pin(commit.into_actor(self).map(
+            move |result, act, ctx| {
+                act.inflight -= 1;
+                match result {
+                    Ok(()) => {
+                        act.phase = Phase::Live(Conversation {
+                            record: record.clone(),
+                            next_index: 0,
+                            participants: participants.clone(),
+                        });
+                        act.publisher.complete(seq, events, &act.deps);
+                        act.schedule_timers();
+                        Ok((record, participants))
+                    }
+                    Err(e) => {
+                        act.phase = Phase::Missing;
+                        ctx.stop();
+                        Err(e.into())
+                    }
+                }
+            },
+        )))
+    }
+}
+
+impl Handler<UpdateConversation> for ConversationActor {
+    type Result = AtomicResponse<Self, Reply<ConversationRecord>>;
+
+    fn handle(&mut self, msg: UpdateConversation, _ctx: &mut Self::Context) -> Self::Result {
+        match self
+            .live(&msg.scope)
+            .and_then(|c| c.plan_update(msg.changes, now()))
+        {
+            Ok(plan) => self.commit_then(plan, |_, _| {}),
+            Err(e) => refuse(e),
+        }
+    }
+}
+
+impl Handler<DeleteConversation> for ConversationActor {
+    type Result = AtomicResponse<Self, Reply<()>>;
+
+    fn handle(&mut self, msg: DeleteConversation, _ctx: &mut Self::Context) -> Self::Result {
+        match self.live(&msg.scope).map(|c| c.plan_delete()) {
+            Ok(plan) => self.commit_then(plan, |act, _| act.phase = Phase::Missing),
+            Err(e) => refuse(e),
+        }
+    }
+}
+
+impl Handler<ApplyTimers> for ConversationActor {
+    type Result = AtomicResponse<Self, Reply<()>>;
+
+    fn handle(&mut self, _msg: ApplyTimers, _ctx: &mut Self::Context) -> Self::Result {
+        let plan = match &self.phase {
+            Phase::Live(c) => c.plan_timers(now()),
+            _ => None,
+        };
+        match plan {
+            Some(plan) => self.commit_then(plan, |_, _| {}),
+            None => {
+                self.schedule_timers();
+                refuse(ApiError::NotFound("no timer due".into()))
+            }
+        }
+    }
+}
+
+impl Handler<AddParticipant> for ConversationActor {
+    type Result = AtomicResponse<Self, Reply<crate::store::records::ParticipantRecord>>;
+
+    fn handle(&mut self, msg: AddParticipant, _ctx: &mut Self::Context) -> Self::Result {
+        match self
+            .live(&msg.scope)
+            .and_then(|c| c.plan_add_participant(msg.draft, now()))
+        {
+            Ok(plan) => self.commit_then(plan, |act, p| {
+                if let Some(c) = act.conversation_mut() {
+                    c.participants.push(p.clone());
+                }
+            }),
+            Err(e) => refuse(e),
+        }
+    }
+}
+
+impl Handler<UpdateParticipant> for ConversationActor {
+    type Result = AtomicResponse<Self, Reply<crate::store::records::ParticipantRecord>>;
+
+    fn handle(&mut self, msg: UpdateParticipant, _ctx: &mut Self::Context) -> Self::Result {
+        match self
+            .live(&msg.scope)
+            .and_then(|c| c.plan_update_participant(&msg.key, msg.changes, now()))
+        {
+            Ok(plan) => self.commit_then(plan, |act, p| {
+                if let Some(c) = act.conversation_mut()
+                    && let Some(slot) = c.participants.iter_mut().find(|x| x.sid == p.sid)
+                {
+                    *slot = p.clone();
+                }
+            }),
+            Err(e) => refuse(e),
+        }
+    }
+}
+
+impl Handler<RemoveParticipant> for ConversationActor {
+    type Result = AtomicResponse<Self, Reply<crate::store::records::ParticipantRecord>>;
+
+    fn handle(&mut self, msg: RemoveParticipant, _ctx: &mut Self::Context) -> Self::Result {
+        match self
+            .live(&msg.scope)
+            .and_then(|c| c.plan_remove_participant(&msg.key))
+        {
+            Ok(plan) => self.commit_then(plan, |act, p| {
+                if let Some(c) = act.conversation_mut() {
+                    c.participants.retain(|x| x.sid != p.sid);
+                }
+            }),
+            Err(e) => refuse(e),
+        }
+    }
+}
+
+impl Handler<PostMessage> for ConversationActor {
+    type Result = ResponseActFuture<Self, Reply<crate::store::records::MessageRecord>>;
+
+    fn handle(&mut self, msg: PostMessage, _ctx: &mut Self::Context) -> Self::Result {
+        let plan = match self
+            .live(&msg.scope)
+            .and_then(|c| c.plan_message(msg.draft, now()))
+        {
+            Ok(plan) => plan,
+            Err(e) => return Box::pin(fut::ready(Err(e))),
+        };
+        let Plan {
+            value,
+            mutations,
+            events,
+            conversation,
+        } = plan;
+        // Optimistic: the next command already sees this index as taken. If the commit fails
+        // the actor stops and the next command reloads the truth from the store.
+        if let Some(c) = self.conversation_mut() {
+            c.next_index += 1;
+            c.commit_conversation(conversation);
+        }
+        let seq = self.publisher.reserve();
+        let commit = self.deps.store.submit(mutations);
+        self.inflight += 1;
+        Box::pin(commit.into_actor(self).map(move |result, act, ctx| {
+            act.inflight -= 1;
+            match result {
+                Ok(()) => {
+                    act.publisher.complete(seq, events, &act.deps);
+                    act.schedule_timers();
+                    Ok(value)
+                }
+                Err(e) => {
+                    tracing::warn!(conversation_sid = %act.sid, error = %e, "message write failed; reloading");
+                    act.publisher.complete(seq, Vec::new(), &act.deps);
+                    act.phase = Phase::Missing;
+                    ctx.stop();
+                    Err(match e {
+                        crate::store::StoreError::Stale => ApiError::Unavailable,
+                        other => other.into(),
+                    })
+                }
+            }
+        }))
+    }
+}
+
+impl Handler<EditMessage> for ConversationActor {
+    type Result = AtomicResponse<Self, Reply<crate::store::records::MessageRecord>>;
+
+    fn handle(&mut self, msg: EditMessage, _ctx: &mut Self::Context) -> Self::Result {
+        if let Err(e) = self.live(&msg.scope) {
+            return refuse(e);
+        }
+        let store = self.deps.store.clone();
+        let sid = self.sid.clone();
+        let key = msg.key.clone();
+        let read = async move { store.message(&sid, &key).await };
+        AtomicResponse::new(Box::pin(read.into_actor(self).then(
+            move |found, act, _ctx| {
+                let planned = match (found, &act.phase) {
+                    (Ok(Some(current)), Phase::Live(c)) => {
+                        c.plan_edit_message(&current, msg.changes, now())
+                    }
+                    (Ok(_), _) => Err(ApiError::NotFound(format!(
+                        "/Conversations/{}/Messages/{}",
+                        act.sid, msg.key
+                    ))),
+                    (Err(e), _) => Err(e.into()),
+                };
+                match planned {
+                    Ok(plan) => {
+                        let seq = act.publisher.reserve();
+                        let Plan {
+                            value,
+                            mutations,
+                            events,
+                            ..
+                        } = plan;
+                        let commit = act.deps.store.submit(mutations);
+                        futures_util::future::Either::Left(commit.into_actor(act).map(
+                            move |result, act, _| {
+                                let published = if result.is_ok() { events } else { Vec::new() };
+                                act.publisher.complete(seq, published, &act.deps);
+                                result.map(|()| value).map_err(ApiError::from)
+                            },
+                        ))
+                    }
+                    Err(e) => futures_util::future::Either::Right(fut::ready(Err(e))),
+                }
+            },
+        )))
+    }
+}
+
+impl Handler<DeleteMessage> for ConversationActor {
+    type Result = AtomicResponse<Self, Reply<()>>;
+
+    fn handle(&mut self, msg: DeleteMessage, _ctx: &mut Self::Context) -> Self::Result {
+        if let Err(e) = self.live(&msg.scope) {
+            return refuse(e);
+        }
+        let store = self.deps.store.clone();
+        let sid = self.sid.clone();
+        let key = msg.key.clone();
+        let read = async move { store.message(&sid, &key).await };
+        AtomicResponse::new(Box::pin(read.into_actor(self).then(
+            move |found, act, _ctx| {
+                let planned = match (found, &act.phase) {
+                    (Ok(Some(current)), Phase::Live(c)) => Ok(c.plan_delete_message(&current)),
+                    (Ok(_), _) => Err(ApiError::NotFound(format!(
+                        "/Conversations/{}/Messages/{}",
+                        act.sid, msg.key
+                    ))),
+                    (Err(e), _) => Err(e.into()),
+                };
+                match planned {
+                    Ok(plan) => {
+                        let seq = act.publisher.reserve();
+                        let Plan {
+                            mutations, events, ..
+                        } = plan;
+                        let commit = act.deps.store.submit(mutations);
+                        futures_util::future::Either::Left(commit.into_actor(act).map(
+                            move |result, act, _| {
+                                let published = if result.is_ok() { events } else { Vec::new() };
+                                act.publisher.complete(seq, published, &act.deps);
+                                result.map_err(ApiError::from)
+                            },
+                        ))
+                    }
+                    Err(e) => futures_util::future::Either::Right(fut::ready(Err(e))),
+                }
+            },
+        )))
+    }
+}

@@ -1,0 +1,106 @@
+//! The messages [`ConversationActor`](super::actor::ConversationActor) accepts. REST and the
+//! WebSocket gateway send the same messages: one path, one set of rules. Each is `Clone` so a
+//! call can be retried on a fresh actor if the old one was stopping.
+
+use actix::Message;
+
+use super::drafts::*;
+use crate::error::ApiError;
+use crate::store::records::{ConversationRecord, MessageRecord, ParticipantRecord};
+
+/// Persists a brand-new conversation (and its first participants) as the actor's first act.
+#[derive(Debug, Clone, Message)]
+#[rtype(result = "Result<(ConversationRecord, Vec<ParticipantRecord>), ApiError>")]
+pub struct Create {
+    /// The conversation.
+    pub record: ConversationRecord,
+    /// Participants created with it (ConversationWithParticipants).
+    pub participants: Vec<ParticipantRecord>,
+}
+
+/// Changes fields or the state of the conversation.
+#[derive(Debug, Clone, Message)]
+#[rtype(result = "Result<ConversationRecord, ApiError>")]
+pub struct UpdateConversation {
+    /// Caller's account and service.
+    pub scope: Scope,
+    /// What to change.
+    pub changes: ConversationChanges,
+}
+
+/// Deletes the conversation with everything in it.
+#[derive(Debug, Clone, Message)]
+#[rtype(result = "Result<(), ApiError>")]
+pub struct DeleteConversation {
+    /// Caller's account and service.
+    pub scope: Scope,
+}
+
+/// Applies state timers that are due (sent by the timer task).
+#[derive(Debug, Clone, Message)]
+#[rtype(result = "Result<(), ApiError>")]
+pub struct ApplyTimers;
+
+/// Adds a participant.
+#[derive(Debug, Clone, Message)]
+#[rtype(result = "Result<ParticipantRecord, ApiError>")]
+pub struct AddParticipant {
+    /// Caller's account and service.
+    pub scope: Scope,
+    /// The participant.
+    pub draft: ParticipantDraft,
+}
+
+/// Changes a participant (found by SID or identity).
+#[derive(Debug, Clone, Message)]
+#[rtype(result = "Result<ParticipantRecord, ApiError>")]
+pub struct UpdateParticipant {
+    /// Caller's account and service.
+    pub scope: Scope,
+    /// Participant SID or identity.
+    pub key: String,
+    /// What to change.
+    pub changes: ParticipantChanges,
+}
+
+/// Removes a participant (found by SID or identity).
+#[derive(Debug, Clone, Message)]
+#[rtype(result = "Result<ParticipantRecord, ApiError>")]
+pub struct RemoveParticipant {
+    /// Caller's account and service.
+    pub scope: Scope,
+    /// Participant SID or identity.
+    pub key: String,
+}
+
+/// Adds a message at the next index; answered after it is durable.
+#[derive(Debug, Clone, Message)]
+#[rtype(result = "Result<MessageRecord, ApiError>")]
+pub struct PostMessage {
+    /// Caller's account and service.
+    pub scope: Scope,
+    /// The message.
+    pub draft: MessageDraft,
+}
+
+/// Edits a message (found by SID or index).
+#[derive(Debug, Clone, Message)]
+#[rtype(result = "Result<MessageRecord, ApiError>")]
+pub struct EditMessage {
+    /// Caller's account and service.
+    pub scope: Scope,
+    /// Message SID or index.
+    pub key: String,
+    /// What to change.
+    pub changes: MessageChanges,
+}
+
+/// Deletes a message (found by SID or index); its index is not reused.
+#[derive(Debug, Clone, Message)]
+#[rtype(result = "Result<(), ApiError>")]
+pub struct DeleteMessage {
+    /// Caller's account and service.
+    pub scope: Scope,
+    /// Message SID or index.
+    pub key: String,
+}

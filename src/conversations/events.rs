@@ -1,0 +1,94 @@
+//! Events a conversation emits after a change has committed, in commit order. The gateway will
+//! fan them out to sessions, the webhook dispatcher to post-event hooks, channel adapters to
+//! SMS/WhatsApp participants. Past tense, fire-and-forget.
+
+use crate::ids::ConversationSid;
+use crate::store::records::{
+    ConversationRecord, ConversationState, MessageRecord, ParticipantRecord,
+};
+
+/// Why a conversation changed state (Twilio's `Reason`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum StateReason {
+    /// A REST or SDK call.
+    Api,
+    /// A state timer fired.
+    Timer,
+    /// Activity (a new message) reactivated it.
+    Event,
+}
+
+impl StateReason {
+    /// Wire name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            StateReason::Api => "API",
+            StateReason::Timer => "TIMER",
+            StateReason::Event => "EVENT",
+        }
+    }
+}
+
+/// Something that happened to one conversation.
+#[derive(Debug, Clone, PartialEq)]
+pub enum ConversationEvent {
+    /// Created.
+    ConversationAdded(ConversationRecord),
+    /// Fields changed.
+    ConversationUpdated(ConversationRecord),
+    /// State changed.
+    StateUpdated {
+        /// The conversation after the change.
+        conversation: ConversationRecord,
+        /// Previous state.
+        from: ConversationState,
+        /// Why.
+        reason: StateReason,
+    },
+    /// Deleted.
+    ConversationRemoved(ConversationRecord),
+    /// A participant joined.
+    ParticipantAdded(ParticipantRecord),
+    /// A participant changed (including its read horizon).
+    ParticipantUpdated(ParticipantRecord),
+    /// A participant left.
+    ParticipantRemoved(ParticipantRecord),
+    /// A message was added.
+    MessageAdded(MessageRecord),
+    /// A message was edited.
+    MessageUpdated(MessageRecord),
+    /// A message was deleted.
+    MessageRemoved(MessageRecord),
+}
+
+impl ConversationEvent {
+    /// The conversation the event belongs to.
+    pub fn conversation_sid(&self) -> &ConversationSid {
+        use ConversationEvent::*;
+        match self {
+            ConversationAdded(c) | ConversationUpdated(c) | ConversationRemoved(c) => &c.sid,
+            StateUpdated { conversation, .. } => &conversation.sid,
+            ParticipantAdded(p) | ParticipantUpdated(p) | ParticipantRemoved(p) => {
+                &p.conversation_sid
+            }
+            MessageAdded(m) | MessageUpdated(m) | MessageRemoved(m) => &m.conversation_sid,
+        }
+    }
+
+    /// Twilio's post-event name for this event.
+    pub fn webhook_name(&self) -> &'static str {
+        use ConversationEvent::*;
+        match self {
+            ConversationAdded(_) => "onConversationAdded",
+            ConversationUpdated(_) => "onConversationUpdated",
+            StateUpdated { .. } => "onConversationStateUpdated",
+            ConversationRemoved(_) => "onConversationRemoved",
+            ParticipantAdded(_) => "onParticipantAdded",
+            ParticipantUpdated(_) => "onParticipantUpdated",
+            ParticipantRemoved(_) => "onParticipantRemoved",
+            MessageAdded(_) => "onMessageAdded",
+            MessageUpdated(_) => "onMessageUpdated",
+            MessageRemoved(_) => "onMessageRemoved",
+        }
+    }
+}

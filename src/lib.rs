@@ -1,0 +1,29 @@
+//! Switchboard: a contact-center conversations engine with a Twilio-compatible REST API.
+//!
+//! # Architecture map
+//! ```text
+//! REST client ─► api (actix-web, Twilio wire format)
+//!                  │ reads ──────────────────────────────► store (reader pool, never waits)
+//!                  │ writes: commands (conversations::commands)
+//!                  ▼
+//!             conversations::Registry ─► ConversationActor (one per live conversation)
+//!                                          │ plan (state::Conversation, pure)
+//!                                          │ submit ─► store (one writer thread, group commit)
+//!                                          │ answer after commit
+//!                                          └► events ─► cluster::EventBus (gateway, webhooks…)
+//!             conversations::timers ─► ApplyTimers ─► ConversationActor
+//! ```
+//! Calls go down (api → conversations → store); events flow up, fire-and-forget.
+//! Every acknowledged write has committed; each conversation's message indexes are assigned
+//! only by its actor and checked again by the store, so they are gap-free and unique.
+
+pub mod accounts;
+pub mod api;
+pub mod cluster;
+pub mod config;
+pub mod conversations;
+pub mod error;
+pub mod ids;
+pub mod startup;
+pub mod store;
+pub mod telemetry;

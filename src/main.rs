@@ -1,0 +1,72 @@
+//! The `switchboard` command: parses the CLI, loads configuration, starts logging and runs.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+use clap::{Parser, Subcommand};
+use switchboard::config::Settings;
+use switchboard::startup::Application;
+
+#[derive(Parser)]
+#[command(
+    name = "switchboard",
+    version,
+    about = "Contact-center conversations engine"
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run the server (embedded SQLite store by default; no configuration needed).
+    Serve {
+        /// TOML configuration file (see config/default.toml for every key).
+        #[arg(long)]
+        config: Option<PathBuf>,
+        /// Address to listen on [default: 127.0.0.1:8080].
+        #[arg(long)]
+        listen: Option<SocketAddr>,
+        /// Data directory [default: ./data].
+        #[arg(long)]
+        data_dir: Option<PathBuf>,
+    },
+}
+
+#[allow(clippy::print_stdout)] // The CLI's own output.
+fn main() -> anyhow::Result<()> {
+    let cli = Cli::parse();
+    match cli.command {
+        Command::Serve {
+            config,
+            listen,
+            data_dir,
+        } => {
+            let mut settings = Settings::load(config.as_deref())?;
+            if let Some(listen) = listen {
+                settings.server.listen = listen;
+            }
+            if let Some(dir) = data_dir {
+                settings.server.data_dir = dir;
+            }
+            switchboard::telemetry::init(&settings.log);
+            actix_web::rt::System::new().block_on(async move {
+                let app = Application::build(settings).await?;
+                if let Some(creds) = &app.new_credentials {
+                    println!(
+                        "Created account {} with auth token {}",
+                        creds.account_sid, creds.auth_token
+                    );
+                    println!(
+                        "(shown once; saved to {} with mode 0600)",
+                        creds.saved_to.display()
+                    );
+                }
+                println!("switchboard listening on http://{}", app.local_addr());
+                app.run_until_stopped().await?;
+                Ok(())
+            })
+        }
+    }
+}

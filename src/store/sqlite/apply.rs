@@ -1,0 +1,311 @@
+//! Turns [`Mutation`]s into SQL inside the writer's transaction. Uniqueness rules are checked
+//! here, at the single point of serialisation, so concurrent actors cannot both win.
+
+use rusqlite::{Connection, OptionalExtension, params};
+use serde::Serialize;
+
+use crate::store::records::{ConversationRecord, ConversationState, ParticipantRecord};
+use crate::store::{ConflictKind, Mutation, StoreError};
+
+fn json<T: Serialize>(value: &T) -> Result<String, StoreError> {
+    serde_json::to_string(value).map_err(|e| StoreError::Database(format!("encode: {e}")))
+}
+
+/// Applies every mutation of one unit, stopping at the first failure.
+pub fn apply_unit(conn: &Connection, unit: &[Mutation]) -> Result<(), StoreError> {
+    for mutation in unit {
+        apply(conn, mutation)?;
+    }
+    Ok(())
+}
+
+fn apply(conn: &Connection, mutation: &Mutation) -> Result<(), StoreError> {
+    match mutation {
+        Mutation::PutAccount(a) => {
+            conn.execute(
+                "INSERT OR REPLACE INTO accounts (sid, data) VALUES (?1, ?2)",
+                params![a.sid.as_str(), json(a)?],
+            )?;
+        }
+        Mutation::PutAccountConfig(c) => {
+            conn.execute(
+                "INSERT OR REPLACE INTO account_configs (account_sid, data) VALUES (?1, ?2)",
+                params![c.account_sid.as_str(), json(c)?],
+            )?;
+        }
+        Mutation::PutService(s) => {
+            conn.execute(
+                "INSERT INTO services (sid, account_sid, data) VALUES (?1, ?2, ?3)
+                 ON CONFLICT(sid) DO UPDATE SET data = excluded.data",
+                params![s.sid.as_str(), s.account_sid.as_str(), json(s)?],
+            )?;
+        }
+        Mutation::DeleteService(sid) => {
+            let sid = sid.as_str();
+            conn.execute(
+                "DELETE FROM messages WHERE conversation_sid IN
+                   (SELECT sid FROM conversations WHERE service_sid = ?1)",
+                [sid],
+            )?;
+            conn.execute(
+                "DELETE FROM address_bindings WHERE conversation_sid IN
+                   (SELECT sid FROM conversations WHERE service_sid = ?1)",
+                [sid],
+            )?;
+            for table in [
+                "participants",
+                "conversations",
+                "users",
+                "roles",
+                "service_configs",
+            ] {
+                conn.execute(
+                    &format!("DELETE FROM {table} WHERE service_sid = ?1"),
+                    [sid],
+                )?;
+            }
+            conn.execute("DELETE FROM services WHERE sid = ?1", [sid])?;
+        }
+        Mutation::PutServiceConfig(c) => {
+            conn.execute(
+                "INSERT OR REPLACE INTO service_configs (service_sid, data) VALUES (?1, ?2)",
+                params![c.service_sid.as_str(), json(c)?],
+            )?;
+        }
+        Mutation::PutRole(r) => {
+            conn.execute(
+                "INSERT INTO roles (sid, service_sid, data) VALUES (?1, ?2, ?3)
+                 ON CONFLICT(sid) DO UPDATE SET data = excluded.data",
+                params![r.sid.as_str(), r.service_sid.as_str(), json(r)?],
+            )?;
+        }
+        Mutation::DeleteRole(sid) => {
+            conn.execute("DELETE FROM roles WHERE sid = ?1", [sid.as_str()])?;
+        }
+        Mutation::PutUser(u) => {
+            let taken: Option<String> = conn
+                .query_row(
+                    "SELECT sid FROM users WHERE service_sid = ?1 AND identity = ?2",
+                    params![u.service_sid.as_str(), u.identity],
+                    |r| r.get(0),
+                )
+                .optional()?;
+            if taken.is_some_and(|sid| sid != u.sid.as_str()) {
+                return Err(StoreError::Conflict(ConflictKind::UserIdentity));
+            }
+            conn.execute(
+                "INSERT INTO users (sid, service_sid, identity, data) VALUES (?1, ?2, ?3, ?4)
+                 ON CONFLICT(sid) DO UPDATE SET identity = excluded.identity, data = excluded.data",
+                params![u.sid.as_str(), u.service_sid.as_str(), u.identity, json(u)?],
+            )?;
+        }
+        Mutation::DeleteUser(sid) => {
+            conn.execute("DELETE FROM users WHERE sid = ?1", [sid.as_str()])?;
+        }
+        Mutation::InsertConversation(c) => {
+            check_unique_name(conn, c)?;
+            conn.execute(
+                "INSERT INTO conversations
+                   (sid, account_sid, service_sid, unique_name, state, date_created, next_due, data)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+                params![
+                    c.sid.as_str(),
+                    c.account_sid.as_str(),
+                    c.service_sid.as_str(),
+                    c.unique_name,
+                    c.state.as_str(),
+                    c.date_created,
+                    c.timers.next_due(),
+                    json(c)?
+                ],
+            )?;
+        }
+        Mutation::UpdateConversation(c) => {
+            check_unique_name(conn, c)?;
+            let changed = conn.execute(
+                "UPDATE conversations SET unique_name = ?2, state = ?3, date_created = ?4,
+                   next_due = ?5, data = ?6 WHERE sid = ?1",
+                params![
+                    c.sid.as_str(),
+                    c.unique_name,
+                    c.state.as_str(),
+                    c.date_created,
+                    c.timers.next_due(),
+                    json(c)?
+                ],
+            )?;
+            if changed == 0 {
+                return Err(StoreError::Stale);
+            }
+        }
+        Mutation::DeleteConversation(sid) => {
+            let sid = sid.as_str();
+            conn.execute("DELETE FROM messages WHERE conversation_sid = ?1", [sid])?;
+            conn.execute(
+                "DELETE FROM address_bindings WHERE conversation_sid = ?1",
+                [sid],
+            )?;
+            conn.execute(
+                "DELETE FROM participants WHERE conversation_sid = ?1",
+                [sid],
+            )?;
+            conn.execute("DELETE FROM conversations WHERE sid = ?1", [sid])?;
+        }
+        Mutation::ReleaseBindings(sid) => {
+            conn.execute(
+                "DELETE FROM address_bindings WHERE conversation_sid = ?1",
+                [sid.as_str()],
+            )?;
+        }
+        Mutation::InsertParticipant(p) => {
+            if let Some(identity) = &p.identity {
+                let taken: Option<String> = conn
+                    .query_row(
+                        "SELECT sid FROM participants WHERE conversation_sid = ?1 AND identity = ?2",
+                        params![p.conversation_sid.as_str(), identity],
+                        |r| r.get(0),
+                    )
+                    .optional()?;
+                if taken.is_some() {
+                    return Err(StoreError::Conflict(ConflictKind::ParticipantIdentity));
+                }
+            }
+            bind_address(conn, p)?;
+            conn.execute(
+                "INSERT INTO participants (sid, conversation_sid, service_sid, identity, address, data)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+                params![
+                    p.sid.as_str(),
+                    p.conversation_sid.as_str(),
+                    p.service_sid.as_str(),
+                    p.identity,
+                    binding_address(p),
+                    json(p)?
+                ],
+            )?;
+        }
+        Mutation::UpdateParticipant(p) => {
+            conn.execute(
+                "DELETE FROM address_bindings WHERE participant_sid = ?1",
+                [p.sid.as_str()],
+            )?;
+            bind_address(conn, p)?;
+            conn.execute(
+                "UPDATE participants SET identity = ?2, address = ?3, data = ?4 WHERE sid = ?1",
+                params![p.sid.as_str(), p.identity, binding_address(p), json(p)?],
+            )
+            .map_err(|e| match e {
+                rusqlite::Error::SqliteFailure(f, _)
+                    if f.code == rusqlite::ErrorCode::ConstraintViolation =>
+                {
+                    StoreError::Conflict(ConflictKind::ParticipantIdentity)
+                }
+                other => other.into(),
+            })?;
+        }
+        Mutation::DeleteParticipant(sid) => {
+            conn.execute(
+                "DELETE FROM address_bindings WHERE participant_sid = ?1",
+                [sid.as_str()],
+            )?;
+            conn.execute("DELETE FROM participants WHERE sid = ?1", [sid.as_str()])?;
+        }
+        Mutation::AppendMessage(m) => {
+            let index = m.index as i64;
+            let advanced = conn.execute(
+                "UPDATE conversations SET next_index = ?2 + 1 WHERE sid = ?1 AND next_index = ?2",
+                params![m.conversation_sid.as_str(), index],
+            )?;
+            if advanced == 0 {
+                return Err(StoreError::Stale);
+            }
+            conn.execute(
+                "INSERT INTO messages (sid, conversation_sid, idx, data) VALUES (?1, ?2, ?3, ?4)",
+                params![m.sid.as_str(), m.conversation_sid.as_str(), index, json(m)?],
+            )?;
+        }
+        Mutation::UpdateMessage(m) => {
+            conn.execute(
+                "UPDATE messages SET data = ?2 WHERE sid = ?1",
+                params![m.sid.as_str(), json(m)?],
+            )?;
+        }
+        Mutation::DeleteMessage(sid) => {
+            conn.execute("DELETE FROM messages WHERE sid = ?1", [sid.as_str()])?;
+        }
+        Mutation::PutIdempotency(r) => {
+            conn.execute(
+                "INSERT OR REPLACE INTO idempotency (account_sid, key, date_created, data)
+                 VALUES (?1, ?2, ?3, ?4)",
+                params![r.account_sid.as_str(), r.key, r.date_created, json(r)?],
+            )?;
+        }
+        Mutation::PurgeIdempotency(before) => {
+            conn.execute("DELETE FROM idempotency WHERE date_created < ?1", [before])?;
+        }
+    }
+    Ok(())
+}
+
+fn check_unique_name(conn: &Connection, c: &ConversationRecord) -> Result<(), StoreError> {
+    let Some(name) = &c.unique_name else {
+        return Ok(());
+    };
+    let taken: Option<String> = conn
+        .query_row(
+            "SELECT sid FROM conversations WHERE service_sid = ?1 AND unique_name = ?2",
+            params![c.service_sid.as_str(), name],
+            |r| r.get(0),
+        )
+        .optional()?;
+    match taken {
+        Some(sid) if sid != c.sid.as_str() => Err(StoreError::Conflict(ConflictKind::UniqueName)),
+        _ => Ok(()),
+    }
+}
+
+/// The address column indexed for `ParticipantConversations?Address=`.
+fn binding_address(p: &ParticipantRecord) -> Option<&str> {
+    p.messaging_binding
+        .as_ref()
+        .and_then(|b| b.address.as_deref())
+}
+
+/// Claims the participant's (address, proxy) pair unless its conversation is closed.
+fn bind_address(conn: &Connection, p: &ParticipantRecord) -> Result<(), StoreError> {
+    let Some(binding) = &p.messaging_binding else {
+        return Ok(());
+    };
+    let (Some(address), Some(proxy)) = (&binding.address, &binding.proxy_address) else {
+        return Ok(());
+    };
+    let state: Option<String> = conn
+        .query_row(
+            "SELECT state FROM conversations WHERE sid = ?1",
+            [p.conversation_sid.as_str()],
+            |r| r.get(0),
+        )
+        .optional()?;
+    if state.as_deref() == Some(ConversationState::Closed.as_str()) {
+        return Ok(());
+    }
+    let holder: Option<String> = conn
+        .query_row(
+            "SELECT conversation_sid FROM address_bindings
+             WHERE account_sid = ?1 AND address = ?2 AND proxy_address = ?3",
+            params![p.account_sid.as_str(), address, proxy],
+            |r| r.get(0),
+        )
+        .optional()?;
+    if let Some(conversation) = holder {
+        return Err(StoreError::Conflict(ConflictKind::AddressPair(
+            conversation,
+        )));
+    }
+    conn.execute(
+        "INSERT INTO address_bindings (account_sid, address, proxy_address, conversation_sid, participant_sid)
+         VALUES (?1, ?2, ?3, ?4, ?5)",
+        params![p.account_sid.as_str(), address, proxy, p.conversation_sid.as_str(), p.sid.as_str()],
+    )?;
+    Ok(())
+}

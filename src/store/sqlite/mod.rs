@@ -1,0 +1,81 @@
+//! The embedded default store: one SQLite file in WAL mode, one writer thread doing group
+//! commit ([`writer`]), and a small pool of read-only connections used from blocking tasks so
+//! reads never wait for the writer and never block an async worker.
+
+mod apply;
+mod reads;
+mod schema;
+mod writer;
+
+use std::path::Path;
+use std::time::Duration;
+
+use r2d2::Pool;
+use r2d2_sqlite::SqliteConnectionManager;
+use rusqlite::{Connection, OpenFlags};
+
+use crate::config::{StoreSettings, Synchronous};
+use crate::store::{Commit, Mutation, StoreError, WriteLog};
+use writer::WriterHandle;
+
+/// The SQLite-backed [`crate::store::Store`].
+pub struct SqliteStore {
+    writer: WriterHandle,
+    readers: Pool<SqliteConnectionManager>,
+}
+
+/// File name of the database inside the data directory.
+pub const DB_FILE: &str = "switchboard.db";
+
+impl SqliteStore {
+    /// Opens (creating if needed) `<data_dir>/switchboard.db`, migrates it and starts the writer.
+    pub fn open(data_dir: &Path, settings: &StoreSettings) -> Result<SqliteStore, StoreError> {
+        let path = data_dir.join(DB_FILE);
+        let mut conn = Connection::open(&path)?;
+        conn.busy_timeout(Duration::from_secs(5))?;
+        conn.pragma_update(None, "journal_mode", "WAL")?;
+        let sync = match settings.synchronous {
+            Synchronous::Full => "FULL",
+            Synchronous::Normal => "NORMAL",
+        };
+        conn.pragma_update(None, "synchronous", sync)?;
+        schema::migrate(&mut conn)?;
+
+        let manager = SqliteConnectionManager::file(&path)
+            .with_flags(OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX)
+            .with_init(|c| {
+                c.busy_timeout(Duration::from_secs(5))?;
+                c.pragma_update(None, "query_only", "ON")
+            });
+        let readers = Pool::builder()
+            .max_size(settings.readers)
+            .build(manager)
+            .map_err(|e| StoreError::Database(format!("reader pool: {e}")))?;
+        let writer = WriterHandle::spawn(conn, settings.max_batch)
+            .map_err(|e| StoreError::Database(format!("writer thread: {e}")))?;
+        Ok(SqliteStore { writer, readers })
+    }
+
+    /// Runs `f` on a pooled read connection in a blocking task.
+    async fn read<T, F>(&self, f: F) -> Result<T, StoreError>
+    where
+        T: Send + 'static,
+        F: FnOnce(&Connection) -> Result<T, StoreError> + Send + 'static,
+    {
+        let pool = self.readers.clone();
+        tokio::task::spawn_blocking(move || {
+            let conn = pool
+                .get()
+                .map_err(|e| StoreError::Database(format!("reader pool: {e}")))?;
+            f(&conn)
+        })
+        .await
+        .map_err(|e| StoreError::Database(format!("read task: {e}")))?
+    }
+}
+
+impl WriteLog for SqliteStore {
+    fn submit(&self, unit: Vec<Mutation>) -> Commit {
+        self.writer.submit(unit)
+    }
+}

@@ -1,0 +1,432 @@
+//! Read queries of the SQLite store, one `impl` per aggregate trait. Rows are decoded from the
+//! `data` JSON column; pages fetch one extra row to learn whether another page follows.
+
+use async_trait::async_trait;
+use rusqlite::types::ToSql;
+use rusqlite::{Connection, OptionalExtension, params};
+use serde::de::DeserializeOwned;
+
+use super::SqliteStore;
+use crate::ids::{AccountSid, ConversationSid, RoleSid, ServiceSid, has_sid_shape};
+use crate::store::records::*;
+use crate::store::{
+    AccountStore, ConversationFilter, ConversationStore, IdempotencyStore, MessageStore, Page,
+    PageRequest, ParticipantKey, StoreError,
+};
+
+fn decode<T: DeserializeOwned>(data: &str) -> Result<T, StoreError> {
+    serde_json::from_str(data).map_err(|e| StoreError::Database(format!("decode: {e}")))
+}
+
+fn one<T: DeserializeOwned>(
+    conn: &Connection,
+    sql: &str,
+    args: &[&dyn ToSql],
+) -> Result<Option<T>, StoreError> {
+    let data: Option<String> = conn.query_row(sql, args, |r| r.get(0)).optional()?;
+    data.as_deref().map(decode).transpose()
+}
+
+/// Runs a query whose first column is `data`, appending `LIMIT/OFFSET` for `page`.
+fn page<T: DeserializeOwned>(
+    conn: &Connection,
+    sql: &str,
+    args: &[&dyn ToSql],
+    page: PageRequest,
+) -> Result<Page<T>, StoreError> {
+    let sql = format!(
+        "{sql} LIMIT {} OFFSET {}",
+        u64::from(page.size) + 1,
+        page.offset()
+    );
+    let mut stmt = conn.prepare_cached(&sql)?;
+    let rows = stmt.query_map(args, |r| r.get::<_, String>(0))?;
+    let mut items = Vec::with_capacity(page.size as usize);
+    for row in rows {
+        items.push(decode(&row?)?);
+    }
+    let has_more = items.len() > page.size as usize;
+    items.truncate(page.size as usize);
+    Ok(Page { items, has_more })
+}
+
+#[async_trait]
+impl AccountStore for SqliteStore {
+    async fn accounts(&self) -> Result<Vec<AccountRecord>, StoreError> {
+        self.read(|c| {
+            let mut stmt = c.prepare("SELECT data FROM accounts")?;
+            let rows = stmt.query_map([], |r| r.get::<_, String>(0))?;
+            rows.map(|r| decode(&r?)).collect()
+        })
+        .await
+    }
+
+    async fn account_config(
+        &self,
+        account: &AccountSid,
+    ) -> Result<Option<AccountConfigRecord>, StoreError> {
+        let account = account.clone();
+        self.read(move |c| {
+            one(
+                c,
+                "SELECT data FROM account_configs WHERE account_sid = ?1",
+                &[&account.as_str()],
+            )
+        })
+        .await
+    }
+
+    async fn service(
+        &self,
+        account: &AccountSid,
+        sid: &ServiceSid,
+    ) -> Result<Option<ServiceRecord>, StoreError> {
+        let (account, sid) = (account.clone(), sid.clone());
+        self.read(move |c| {
+            one(
+                c,
+                "SELECT data FROM services WHERE sid = ?1 AND account_sid = ?2",
+                &[&sid.as_str(), &account.as_str()],
+            )
+        })
+        .await
+    }
+
+    async fn services(
+        &self,
+        account: &AccountSid,
+        p: PageRequest,
+    ) -> Result<Page<ServiceRecord>, StoreError> {
+        let account = account.clone();
+        self.read(move |c| {
+            page(
+                c,
+                "SELECT data FROM services WHERE account_sid = ?1 ORDER BY seq",
+                &[&account.as_str()],
+                p,
+            )
+        })
+        .await
+    }
+
+    async fn service_config(
+        &self,
+        service: &ServiceSid,
+    ) -> Result<Option<ServiceConfigRecord>, StoreError> {
+        let service = service.clone();
+        self.read(move |c| {
+            one(
+                c,
+                "SELECT data FROM service_configs WHERE service_sid = ?1",
+                &[&service.as_str()],
+            )
+        })
+        .await
+    }
+
+    async fn role(
+        &self,
+        service: &ServiceSid,
+        sid: &RoleSid,
+    ) -> Result<Option<RoleRecord>, StoreError> {
+        let (service, sid) = (service.clone(), sid.clone());
+        self.read(move |c| {
+            one(
+                c,
+                "SELECT data FROM roles WHERE sid = ?1 AND service_sid = ?2",
+                &[&sid.as_str(), &service.as_str()],
+            )
+        })
+        .await
+    }
+
+    async fn roles(
+        &self,
+        service: &ServiceSid,
+        p: PageRequest,
+    ) -> Result<Page<RoleRecord>, StoreError> {
+        let service = service.clone();
+        self.read(move |c| {
+            page(
+                c,
+                "SELECT data FROM roles WHERE service_sid = ?1 ORDER BY seq",
+                &[&service.as_str()],
+                p,
+            )
+        })
+        .await
+    }
+
+    async fn user(
+        &self,
+        service: &ServiceSid,
+        key: &str,
+    ) -> Result<Option<UserRecord>, StoreError> {
+        let (service, key) = (service.clone(), key.to_owned());
+        self.read(move |c| {
+            let column = if has_sid_shape("US", &key) {
+                "sid"
+            } else {
+                "identity"
+            };
+            one(
+                c,
+                &format!("SELECT data FROM users WHERE {column} = ?1 AND service_sid = ?2"),
+                &[&key, &service.as_str()],
+            )
+        })
+        .await
+    }
+
+    async fn users(
+        &self,
+        service: &ServiceSid,
+        p: PageRequest,
+    ) -> Result<Page<UserRecord>, StoreError> {
+        let service = service.clone();
+        self.read(move |c| {
+            page(
+                c,
+                "SELECT data FROM users WHERE service_sid = ?1 ORDER BY seq",
+                &[&service.as_str()],
+                p,
+            )
+        })
+        .await
+    }
+}
+
+#[async_trait]
+impl ConversationStore for SqliteStore {
+    async fn conversation(
+        &self,
+        service: &ServiceSid,
+        key: &str,
+    ) -> Result<Option<ConversationRecord>, StoreError> {
+        let (service, key) = (service.clone(), key.to_owned());
+        self.read(move |c| {
+            let column = if has_sid_shape("CH", &key) {
+                "sid"
+            } else {
+                "unique_name"
+            };
+            one(
+                c,
+                &format!("SELECT data FROM conversations WHERE {column} = ?1 AND service_sid = ?2"),
+                &[&key, &service.as_str()],
+            )
+        })
+        .await
+    }
+
+    async fn conversations(
+        &self,
+        service: &ServiceSid,
+        filter: &ConversationFilter,
+        p: PageRequest,
+    ) -> Result<Page<ConversationRecord>, StoreError> {
+        let (service, filter) = (service.clone(), filter.clone());
+        self.read(move |c| {
+            let mut sql = String::from(
+                "SELECT data FROM conversations WHERE service_sid = ?1 AND (?2 IS NULL OR state = ?2)
+                 AND (?3 IS NULL OR date_created >= ?3) AND (?4 IS NULL OR date_created <= ?4)",
+            );
+            let state = filter.state.map(|s| s.as_str());
+            // Twilio sorts by creation date, newest first, when a date filter is given.
+            if filter.start.is_some() || filter.end.is_some() {
+                sql.push_str(" ORDER BY date_created DESC, seq DESC");
+            } else {
+                sql.push_str(" ORDER BY seq");
+            }
+            page(c, &sql, params![service.as_str(), state, filter.start, filter.end], p)
+        })
+        .await
+    }
+
+    async fn load_conversation(
+        &self,
+        sid: &ConversationSid,
+    ) -> Result<Option<LoadedConversation>, StoreError> {
+        let sid = sid.clone();
+        self.read(move |c| {
+            let row: Option<(String, i64)> = c
+                .query_row(
+                    "SELECT data, next_index FROM conversations WHERE sid = ?1",
+                    [sid.as_str()],
+                    |r| Ok((r.get(0)?, r.get(1)?)),
+                )
+                .optional()?;
+            let Some((data, next_index)) = row else {
+                return Ok(None);
+            };
+            let mut stmt = c.prepare_cached(
+                "SELECT data FROM participants WHERE conversation_sid = ?1 ORDER BY seq",
+            )?;
+            let participants = stmt
+                .query_map([sid.as_str()], |r| r.get::<_, String>(0))?
+                .map(|r| decode(&r?))
+                .collect::<Result<Vec<ParticipantRecord>, StoreError>>()?;
+            Ok(Some(LoadedConversation {
+                record: decode(&data)?,
+                next_index: next_index as u64,
+                participants,
+            }))
+        })
+        .await
+    }
+
+    async fn pending_timers(&self) -> Result<Vec<(ConversationSid, Timestamp)>, StoreError> {
+        self.read(|c| {
+            let mut stmt =
+                c.prepare("SELECT sid, next_due FROM conversations WHERE next_due IS NOT NULL")?;
+            let rows = stmt.query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)?)))?;
+            let mut out = Vec::new();
+            for row in rows {
+                let (sid, due) = row?;
+                if let Ok(sid) = sid.parse() {
+                    out.push((sid, due));
+                }
+            }
+            Ok(out)
+        })
+        .await
+    }
+
+    async fn participant(
+        &self,
+        conversation: &ConversationSid,
+        key: &str,
+    ) -> Result<Option<ParticipantRecord>, StoreError> {
+        let (conversation, key) = (conversation.clone(), key.to_owned());
+        self.read(move |c| {
+            let column = if has_sid_shape("MB", &key) {
+                "sid"
+            } else {
+                "identity"
+            };
+            one(
+                c,
+                &format!(
+                    "SELECT data FROM participants WHERE {column} = ?1 AND conversation_sid = ?2"
+                ),
+                &[&key, &conversation.as_str()],
+            )
+        })
+        .await
+    }
+
+    async fn participants(
+        &self,
+        conversation: &ConversationSid,
+        p: PageRequest,
+    ) -> Result<Page<ParticipantRecord>, StoreError> {
+        let conversation = conversation.clone();
+        self.read(move |c| {
+            page(
+                c,
+                "SELECT data FROM participants WHERE conversation_sid = ?1 ORDER BY seq",
+                &[&conversation.as_str()],
+                p,
+            )
+        })
+        .await
+    }
+
+    async fn participant_conversations(
+        &self,
+        service: &ServiceSid,
+        key: &ParticipantKey,
+        p: PageRequest,
+    ) -> Result<Page<(ParticipantRecord, ConversationRecord)>, StoreError> {
+        let (service, key) = (service.clone(), key.clone());
+        self.read(move |c| {
+            let (column, value) = match &key {
+                ParticipantKey::Identity(v) => ("identity", v.clone()),
+                ParticipantKey::Address(v) => ("address", v.clone()),
+            };
+            let sql = format!(
+                "SELECT p.data, c.data FROM participants p JOIN conversations c ON c.sid = p.conversation_sid
+                 WHERE p.service_sid = ?1 AND p.{column} = ?2 ORDER BY p.seq LIMIT {} OFFSET {}",
+                u64::from(p.size) + 1,
+                p.offset()
+            );
+            let mut stmt = c.prepare_cached(&sql)?;
+            let rows = stmt.query_map(params![service.as_str(), value], |r| {
+                Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?))
+            })?;
+            let mut items = Vec::new();
+            for row in rows {
+                let (pd, cd) = row?;
+                items.push((decode(&pd)?, decode(&cd)?));
+            }
+            let has_more = items.len() > p.size as usize;
+            items.truncate(p.size as usize);
+            Ok(Page { items, has_more })
+        })
+        .await
+    }
+}
+
+#[async_trait]
+impl MessageStore for SqliteStore {
+    async fn message(
+        &self,
+        conversation: &ConversationSid,
+        key: &str,
+    ) -> Result<Option<MessageRecord>, StoreError> {
+        let (conversation, key) = (conversation.clone(), key.to_owned());
+        self.read(move |c| {
+            if let Ok(index) = key.parse::<i64>() {
+                one(
+                    c,
+                    "SELECT data FROM messages WHERE conversation_sid = ?1 AND idx = ?2",
+                    &[&conversation.as_str(), &index],
+                )
+            } else {
+                one(
+                    c,
+                    "SELECT data FROM messages WHERE sid = ?1 AND conversation_sid = ?2",
+                    &[&key, &conversation.as_str()],
+                )
+            }
+        })
+        .await
+    }
+
+    async fn messages(
+        &self,
+        conversation: &ConversationSid,
+        descending: bool,
+        p: PageRequest,
+    ) -> Result<Page<MessageRecord>, StoreError> {
+        let conversation = conversation.clone();
+        self.read(move |c| {
+            let sql = if descending {
+                "SELECT data FROM messages WHERE conversation_sid = ?1 ORDER BY idx DESC"
+            } else {
+                "SELECT data FROM messages WHERE conversation_sid = ?1 ORDER BY idx"
+            };
+            page(c, sql, &[&conversation.as_str()], p)
+        })
+        .await
+    }
+}
+
+#[async_trait]
+impl IdempotencyStore for SqliteStore {
+    async fn idempotency(
+        &self,
+        account: &AccountSid,
+        key: &str,
+    ) -> Result<Option<IdempotencyRecord>, StoreError> {
+        let (account, key) = (account.clone(), key.to_owned());
+        self.read(move |c| {
+            one(
+                c,
+                "SELECT data FROM idempotency WHERE account_sid = ?1 AND key = ?2",
+                &[&account.as_str(), &key],
+            )
+        })
+        .await
+    }
+}

@@ -1,0 +1,116 @@
+//! Embedded schema migrations, applied in order at start-up and tracked in `PRAGMA
+//! user_version`. Append new migrations; never edit a released one.
+//!
+//! Each table keeps the full record as JSON in `data` plus the columns that queries filter,
+//! sort or enforce uniqueness on.
+
+use rusqlite::Connection;
+
+const MIGRATIONS: &[&str] = &[
+    // 1: the Conversations foundation.
+    r#"
+    CREATE TABLE accounts (
+        sid TEXT PRIMARY KEY,
+        data TEXT NOT NULL
+    );
+    CREATE TABLE account_configs (
+        account_sid TEXT PRIMARY KEY,
+        data TEXT NOT NULL
+    );
+    CREATE TABLE services (
+        seq INTEGER PRIMARY KEY AUTOINCREMENT,
+        sid TEXT NOT NULL UNIQUE,
+        account_sid TEXT NOT NULL,
+        data TEXT NOT NULL
+    );
+    CREATE INDEX services_account ON services(account_sid, seq);
+    CREATE TABLE service_configs (
+        service_sid TEXT PRIMARY KEY,
+        data TEXT NOT NULL
+    );
+    CREATE TABLE roles (
+        seq INTEGER PRIMARY KEY AUTOINCREMENT,
+        sid TEXT NOT NULL UNIQUE,
+        service_sid TEXT NOT NULL,
+        data TEXT NOT NULL
+    );
+    CREATE INDEX roles_service ON roles(service_sid, seq);
+    CREATE TABLE users (
+        seq INTEGER PRIMARY KEY AUTOINCREMENT,
+        sid TEXT NOT NULL UNIQUE,
+        service_sid TEXT NOT NULL,
+        identity TEXT NOT NULL,
+        data TEXT NOT NULL,
+        UNIQUE (service_sid, identity)
+    );
+    CREATE TABLE conversations (
+        seq INTEGER PRIMARY KEY AUTOINCREMENT,
+        sid TEXT NOT NULL UNIQUE,
+        account_sid TEXT NOT NULL,
+        service_sid TEXT NOT NULL,
+        unique_name TEXT,
+        state TEXT NOT NULL,
+        date_created INTEGER NOT NULL,
+        next_due INTEGER,
+        next_index INTEGER NOT NULL DEFAULT 0,
+        data TEXT NOT NULL,
+        UNIQUE (service_sid, unique_name)
+    );
+    CREATE INDEX conversations_service ON conversations(service_sid, seq);
+    CREATE INDEX conversations_created ON conversations(service_sid, date_created);
+    CREATE INDEX conversations_due ON conversations(next_due) WHERE next_due IS NOT NULL;
+    CREATE TABLE participants (
+        seq INTEGER PRIMARY KEY AUTOINCREMENT,
+        sid TEXT NOT NULL UNIQUE,
+        conversation_sid TEXT NOT NULL,
+        service_sid TEXT NOT NULL,
+        identity TEXT,
+        address TEXT,
+        data TEXT NOT NULL,
+        UNIQUE (conversation_sid, identity)
+    );
+    CREATE INDEX participants_conversation ON participants(conversation_sid, seq);
+    CREATE INDEX participants_identity ON participants(service_sid, identity);
+    CREATE INDEX participants_address ON participants(service_sid, address);
+    -- One open conversation per (address, proxy address) pair and account, so inbound messages
+    -- route unambiguously. Rows go away when the participant leaves or the conversation closes.
+    CREATE TABLE address_bindings (
+        account_sid TEXT NOT NULL,
+        address TEXT NOT NULL,
+        proxy_address TEXT NOT NULL,
+        conversation_sid TEXT NOT NULL,
+        participant_sid TEXT NOT NULL UNIQUE,
+        PRIMARY KEY (account_sid, address, proxy_address)
+    );
+    CREATE INDEX address_bindings_conversation ON address_bindings(conversation_sid);
+    CREATE TABLE messages (
+        sid TEXT PRIMARY KEY,
+        conversation_sid TEXT NOT NULL,
+        idx INTEGER NOT NULL,
+        data TEXT NOT NULL,
+        UNIQUE (conversation_sid, idx)
+    );
+    CREATE TABLE idempotency (
+        account_sid TEXT NOT NULL,
+        key TEXT NOT NULL,
+        date_created INTEGER NOT NULL,
+        data TEXT NOT NULL,
+        PRIMARY KEY (account_sid, key)
+    );
+    CREATE INDEX idempotency_created ON idempotency(date_created);
+    "#,
+];
+
+/// Brings the database schema up to date.
+pub fn migrate(conn: &mut Connection) -> rusqlite::Result<()> {
+    let current: usize =
+        conn.query_row("PRAGMA user_version", [], |r| r.get::<_, i64>(0))? as usize;
+    for (i, sql) in MIGRATIONS.iter().enumerate().skip(current) {
+        let tx = conn.transaction()?;
+        tx.execute_batch(sql)?;
+        tx.pragma_update(None, "user_version", (i + 1) as i64)?;
+        tx.commit()?;
+        tracing::info!(version = i + 1, "applied schema migration");
+    }
+    Ok(())
+}
