@@ -181,10 +181,8 @@ impl Settings {
                 "server.max_body_bytes must be at least 1024".into(),
             ));
         }
-        if !self.server.public_url.is_empty()
-            && !(self.server.public_url.starts_with("http://")
-                || self.server.public_url.starts_with("https://"))
-        {
+        let url = &self.server.public_url;
+        if !url.is_empty() && !url.starts_with("http://") && !url.starts_with("https://") {
             return Err(ConfigError(
                 "server.public_url must start with http:// or https://".into(),
             ));

@@ -30,7 +30,7 @@ enum Phase {
     /// Spawned for a conversation that is being created by the `Create` command.
     Creating,
     /// Serving commands.
-    Live(Conversation),
+    Live(Box<Conversation>),
     /// The conversation does not exist (or was deleted): every command answers 404.
     Missing,
 }
@@ -234,7 +234,7 @@ impl Actor for ConversationActor {
             ctx.wait(load.into_actor(self).map(|result, act, _ctx| {
                 act.phase = match result {
                     Ok(Some(LoadedConversation { record, next_index, participants })) => {
-                        Phase::Live(Conversation { record, next_index, participants })
+                        Phase::Live(Box::new(Conversation { record, next_index, participants }))
                     }
                     Ok(None) => Phase::Missing,
                     Err(e) => {
@@ -296,11 +296,11 @@ impl Handler<Create> for ConversationActor {
                 act.inflight -= 1;
                 match result {
                     Ok(()) => {
-                        act.phase = Phase::Live(Conversation {
+                        act.phase = Phase::Live(Box::new(Conversation {
                             record: record.clone(),
                             next_index: 0,
                             participants: participants.clone(),
-                        });
+                        }));
                         act.publisher.complete(seq, events, &act.deps);
                         act.schedule_timers();
                         Ok((record, participants))

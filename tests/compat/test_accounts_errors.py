@@ -4,9 +4,9 @@ import json
 import uuid
 
 import pytest
-from twilio.base.exceptions import TwilioException
+from twilio.base.exceptions import TwilioException, TwilioRestException
 
-from helpers import assert_sid, expect_error
+from helpers import assert_date, assert_sid, expect_error
 
 
 def test_unknown_conversation_is_404(conversations):
@@ -124,3 +124,47 @@ def test_idempotent_conversation_create(server, client, conversations, uid):
         c for c in conversations.conversations.list() if c.friendly_name == f"idem-{uid}"
     ]
     assert len(named) == 1
+
+
+def test_error_body_shape(server, client):
+    """The raw error body Twilio sends: code, message, more_info, status."""
+    url = f"{server.base}/conversations/v1/Conversations/CH{'e' * 32}"
+    resp = client.request("GET", url)
+    assert resp.status_code == 404
+    body = json.loads(resp.text)
+    assert body["code"] == 20404 and body["status"] == 404
+    assert body["more_info"] == "https://www.twilio.com/docs/errors/20404"
+    assert isinstance(body["message"], str) and body["message"]
+
+
+def test_closed_subaccount_cannot_authenticate(client, subaccount):
+    account, sub = subaccount
+    assert sub.conversations.v1.configuration().fetch().account_sid == account.sid
+    closed = client.api.v2010.accounts(account.sid).update(status="closed")
+    assert closed.status == "closed"
+    try:
+        sub.conversations.v1.configuration().fetch()
+    except TwilioRestException as err:
+        assert err.status in (401, 403), (err.status, err.code)
+    else:
+        raise AssertionError("a closed subaccount's credentials still work")
+
+
+def test_account_list_and_filters(server, client, uid):
+    one = client.api.v2010.accounts.create(friendly_name=f"team-{uid}")
+    two = client.api.v2010.accounts.create(friendly_name=f"other-{uid}")
+    everything = {a.sid for a in client.api.v2010.accounts.list(page_size=1)}
+    assert {server.account_sid, one.sid, two.sid} <= everything
+
+    own = client.api.v2010.account.fetch()
+    assert own.sid == server.account_sid
+    assert_date(own.date_created)
+
+    named = client.api.v2010.accounts.list(friendly_name=f"team-{uid}")
+    assert [a.sid for a in named] == [one.sid]
+
+    client.api.v2010.accounts(two.sid).update(status="suspended")
+    suspended = {a.sid for a in client.api.v2010.accounts.list(status="suspended")}
+    assert two.sid in suspended and one.sid not in suspended
+    active = {a.sid for a in client.api.v2010.accounts.list(status="active")}
+    assert one.sid in active and two.sid not in active

@@ -213,3 +213,120 @@ def test_conversation_with_duplicate_participants_is_refused(conversations, uid)
                 json.dumps({"identity": f"x-{uid}"}),
             ]
         )
+
+
+def test_unique_name_can_be_changed(conversations, uid):
+    conv = conversations.conversations.create(unique_name=f"before-{uid}")
+    updated = conversations.conversations(f"before-{uid}").update(unique_name=f"after-{uid}")
+    assert updated.unique_name == f"after-{uid}"
+    assert conversations.conversations(f"after-{uid}").fetch().sid == conv.sid
+    with expect_error(404, 20404):
+        conversations.conversations(f"before-{uid}").fetch()
+    # Update and delete also accept the unique name in the path.
+    conversations.conversations(f"after-{uid}").update(friendly_name="by name")
+    assert conversations.conversations(conv.sid).fetch().friendly_name == "by name"
+    assert conversations.conversations(f"after-{uid}").delete() is True
+    with expect_error(404, 20404):
+        conversations.conversations(conv.sid).fetch()
+
+
+def test_webhook_enabled_header_is_accepted(conversations):
+    conv = conversations.conversations.create(
+        friendly_name="hooked", x_twilio_webhook_enabled="true"
+    )
+    updated = conversations.conversations(conv.sid).update(
+        friendly_name="hooked2", x_twilio_webhook_enabled="false"
+    )
+    assert updated.friendly_name == "hooked2"
+
+
+def test_new_message_reactivates_an_inactive_conversation(conversations):
+    conv = conversations.conversations.create()
+    conversations.conversations(conv.sid).update(state="inactive")
+    conversations.conversations(conv.sid).messages.create(author="system", body="ping")
+    assert conversations.conversations(conv.sid).fetch().state == "active"
+
+
+def _is_client_error(err):
+    return 400 <= err.status < 500 and err.code is not None
+
+
+def test_closed_conversation_is_final(conversations):
+    from twilio.base.exceptions import TwilioRestException
+
+    conv = conversations.conversations.create()
+    conversations.conversations(conv.sid).update(state="closed")
+    with pytest.raises(TwilioRestException) as reopen:
+        conversations.conversations(conv.sid).update(state="active")
+    assert _is_client_error(reopen.value), (reopen.value.status, reopen.value.code)
+    with pytest.raises(TwilioRestException) as post:
+        conversations.conversations(conv.sid).messages.create(author="system", body="late")
+    assert _is_client_error(post.value), (post.value.status, post.value.code)
+    assert conversations.conversations(conv.sid).fetch().state == "closed"
+    assert conversations.conversations(conv.sid).messages.list() == []
+
+
+def test_conversation_cannot_be_created_closed(conversations):
+    from twilio.base.exceptions import TwilioRestException
+
+    with pytest.raises(TwilioRestException) as info:
+        conversations.conversations.create(state="closed")
+    assert info.value.status == 400
+
+
+def test_previous_page(conversations, service):
+    scoped = conversations.services(service.sid).conversations
+    for i in range(3):
+        scoped.create(friendly_name=f"p{i}")
+    first = scoped.page(page_size=2)
+    second = first.next_page()
+    assert second is not None and len(list(second)) == 1
+    back = second.previous_page()
+    assert [c.sid for c in back] == [c.sid for c in first]
+    assert first.previous_page() is None
+
+
+def test_async_client(server):
+    """The library's async flavour (AsyncTwilioHttpClient) against the same server."""
+    import asyncio
+
+    from twilio.http.async_http_client import AsyncTwilioHttpClient
+    from twilio.rest import Client
+
+    async def scenario():
+        http = AsyncTwilioHttpClient()
+        client = Client(server.account_sid, server.auth_token, http_client=http)
+        client.conversations.base_url = server.base + "/conversations"
+        try:
+            v1 = client.conversations.v1
+            conv = await v1.conversations.create_async(friendly_name="async")
+            await v1.conversations(conv.sid).participants.create_async(identity="async-user")
+            msg = await v1.conversations(conv.sid).messages.create_async(
+                author="async-user", body="from asyncio"
+            )
+            listed = [m async for m in await v1.conversations(conv.sid).messages.stream_async()]
+            fetched = await v1.conversations(conv.sid).fetch_async()
+            assert await v1.conversations(conv.sid).delete_async() is True
+            return conv, msg, listed, fetched
+        finally:
+            await http.close()
+
+    conv, msg, listed, fetched = asyncio.run(scenario())
+    assert_sid(conv.sid, "CH")
+    assert msg.index == 0 and msg.participant_sid is not None
+    assert [m.sid for m in listed] == [msg.sid]
+    assert fetched.friendly_name == "async"
+    assert_date(fetched.date_created)
+
+
+def test_activity_pushes_the_inactive_timer_back(conversations):
+    """Timers count from the last activity: a message resets date_inactive/date_closed."""
+    conv = conversations.conversations.create(timers_inactive="PT2S", timers_closed="PT30S")
+    before = conv.timers["date_inactive"]
+    time.sleep(1.2)
+    conversations.conversations(conv.sid).messages.create(author="system", body="still here")
+    after = conversations.conversations(conv.sid).fetch()
+    assert after.timers["date_inactive"] > before, (before, after.timers)
+    time.sleep(1.2)
+    # 2.4 s after creation but only 1.2 s after the message: still active.
+    assert conversations.conversations(conv.sid).fetch().state == "active"

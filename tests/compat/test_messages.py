@@ -86,3 +86,71 @@ def test_receipts_list_is_empty(conversations):
 def test_message_in_unknown_conversation(conversations):
     with expect_error(404, 20404):
         conversations.conversations("CH" + "0" * 32).messages.create(body="hi")
+
+
+def test_unicode_body_round_trips(conversations):
+    conv = conversations.conversations.create(friendly_name="Café ☕")
+    assert conversations.conversations(conv.sid).fetch().friendly_name == "Café ☕"
+    text = "Grüße, 世界! 👋 & a=b+c"
+    msg = conversations.conversations(conv.sid).messages.create(author="José", body=text)
+    assert msg.body == text and msg.author == "José"
+    assert conversations.conversations(conv.sid).messages(msg.sid).fetch().body == text
+    # The limit counts characters, not bytes.
+    long = conversations.conversations(conv.sid).messages.create(body="é" * 1600)
+    assert len(long.body) == 1600
+
+
+def test_message_update_attributes_and_date_updated(conversations):
+    conv = conversations.conversations.create()
+    msgs = conversations.conversations(conv.sid).messages
+    m = msgs.create(author="system", body="v1")
+    updated = msgs(m.sid).update(attributes=json.dumps({"edited": True}))
+    same_json(updated.attributes, {"edited": True})
+    assert updated.body == "v1"
+    assert_date(updated.date_updated)
+    assert updated.date_updated >= m.date_updated
+
+
+def test_message_of_another_conversation_is_not_found(conversations):
+    a = conversations.conversations.create()
+    b = conversations.conversations.create()
+    m = conversations.conversations(a.sid).messages.create(body="in a")
+    with expect_error(404, 20404):
+        conversations.conversations(b.sid).messages(m.sid).fetch()
+    with expect_error(404, 20404):
+        conversations.conversations(b.sid).messages(m.sid).update(body="hijack")
+    with expect_error(404, 20404):
+        conversations.conversations(b.sid).messages(m.sid).delete()
+    assert conversations.conversations(a.sid).messages(m.sid).fetch().body == "in a"
+
+
+def test_message_without_body_is_refused(conversations):
+    from twilio.base.exceptions import TwilioRestException
+
+    conv = conversations.conversations.create()
+    try:
+        conversations.conversations(conv.sid).messages.create(author="system")
+    except TwilioRestException as err:
+        assert err.status == 400
+    else:
+        raise AssertionError("a message with neither Body, MediaSid nor ContentSid was accepted")
+
+
+def test_importing_history_with_explicit_dates(conversations):
+    """Migrations replay old conversations: DateCreated/DateUpdated are honoured."""
+    from datetime import datetime, timezone
+
+    when = datetime(2019, 1, 1, 5, 30, tzinfo=timezone.utc)
+    conv = conversations.conversations.create(
+        friendly_name="imported", date_created=when, date_updated=when
+    )
+    assert conv.date_created == when and conv.date_updated == when
+    part = conversations.conversations(conv.sid).participants.create(
+        identity="old-timer", date_created=when
+    )
+    assert part.date_created == when
+    msg = conversations.conversations(conv.sid).messages.create(
+        author="old-timer", body="from 2019", date_created=when
+    )
+    assert msg.date_created == when
+    assert conversations.conversations(conv.sid).messages(msg.sid).fetch().date_created == when

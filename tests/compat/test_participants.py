@@ -2,6 +2,8 @@
 
 import json
 
+import pytest
+
 from helpers import assert_date, assert_sid, expect_error, phone, same_json
 
 
@@ -137,3 +139,78 @@ def test_participant_conversations_by_identity_and_address(conversations, uid):
     assert by_address[0].participant_messaging_binding["address"] == address
 
     assert conversations.participant_conversations.list(identity=f"nobody-{uid}") == []
+
+
+def test_whatsapp_participant(conversations):
+    conv = conversations.conversations.create()
+    number, proxy = phone(), phone()
+    p = conversations.conversations(conv.sid).participants.create(
+        messaging_binding_address=f"whatsapp:{number}",
+        messaging_binding_proxy_address=f"whatsapp:{proxy}",
+    )
+    assert p.messaging_binding == {
+        "type": "whatsapp",
+        "address": f"whatsapp:{number}",
+        "proxy_address": f"whatsapp:{proxy}",
+    }
+
+
+def test_address_pair_stays_taken_while_inactive_and_is_freed_by_delete(conversations):
+    address, proxy = phone(), phone()
+    first = conversations.conversations.create()
+    other = conversations.conversations.create()
+    conversations.conversations(first.sid).participants.create(
+        messaging_binding_address=address, messaging_binding_proxy_address=proxy
+    )
+    conversations.conversations(first.sid).update(state="inactive")
+    with expect_error(409, 50416):
+        conversations.conversations(other.sid).participants.create(
+            messaging_binding_address=address, messaging_binding_proxy_address=proxy
+        )
+    conversations.conversations(first.sid).delete()
+    p = conversations.conversations(other.sid).participants.create(
+        messaging_binding_address=address, messaging_binding_proxy_address=proxy
+    )
+    # And removing the participant frees it as well.
+    third = conversations.conversations.create()
+    conversations.conversations(other.sid).participants(p.sid).delete()
+    conversations.conversations(third.sid).participants.create(
+        messaging_binding_address=address, messaging_binding_proxy_address=proxy
+    )
+
+
+def test_participant_of_another_conversation_is_not_found(conversations, uid):
+    a = conversations.conversations.create()
+    b = conversations.conversations.create()
+    p = conversations.conversations(a.sid).participants.create(identity=f"only-a-{uid}")
+    with expect_error(404, 20404):
+        conversations.conversations(b.sid).participants(p.sid).fetch()
+    with expect_error(404, 20404):
+        conversations.conversations(b.sid).participants(f"only-a-{uid}").fetch()
+    with expect_error(404, 20404):
+        conversations.conversations(b.sid).participants(p.sid).update(attributes="{}")
+    with expect_error(404, 20404):
+        conversations.conversations(b.sid).participants(p.sid).delete()
+    assert conversations.conversations(a.sid).participants(p.sid).fetch().sid == p.sid
+
+
+def test_participant_role_must_exist(conversations, uid):
+    """RoleSid must name a role of the conversation's service (users already check this)."""
+    from twilio.base.exceptions import TwilioRestException
+
+    conv = conversations.conversations.create()
+    participants = conversations.conversations(conv.sid).participants
+    custom = conversations.roles.create(
+        friendly_name=f"role-{uid}", type="conversation", permission=["sendMessage"]
+    )
+    p = participants.create(identity=f"r-{uid}", role_sid=custom.sid)
+    assert p.role_sid == custom.sid
+
+    missing = "RL" + "0" * 32
+    with pytest.raises(TwilioRestException) as create:
+        participants.create(identity=f"r2-{uid}", role_sid=missing)
+    assert create.value.status == 400, (create.value.status, create.value.code)
+    with pytest.raises(TwilioRestException) as update:
+        participants(p.sid).update(role_sid=missing)
+    assert update.value.status == 400, (update.value.status, update.value.code)
+    assert participants(p.sid).fetch().role_sid == custom.sid
