@@ -130,7 +130,16 @@ pub async fn list(
 ) -> Result<HttpResponse, ApiError> {
     let q = Params::query(&req);
     let page = pagination::page_request(&q)?;
-    let all = state.accounts.owned_by(&caller.account);
+    let name = q.get("FriendlyName");
+    let status = q.get("Status");
+    let all: Vec<AccountRecord> = state
+        .accounts
+        .owned_by(&caller.account)
+        .into_iter()
+        .filter(|a| {
+            name.is_none_or(|n| a.friendly_name == n) && status.is_none_or(|s| a.status == s)
+        })
+        .collect();
     let start = page.offset() as usize;
     let items: Vec<Value> = all
         .iter()
@@ -139,7 +148,20 @@ pub async fn list(
         .map(render)
         .collect();
     let has_more = all.len() > start + items.len();
-    let uri = |n: u32| format!("/2010-04-01/Accounts.json?PageSize={}&Page={n}", page.size);
+    let mut filters = form_urlencoded::Serializer::new(String::new());
+    for (k, v) in [("FriendlyName", name), ("Status", status)] {
+        if let Some(v) = v {
+            filters.append_pair(k, v);
+        }
+    }
+    let filters = filters.finish();
+    let uri = |n: u32| {
+        format!(
+            "/2010-04-01/Accounts.json?{filters}{}PageSize={}&Page={n}",
+            if filters.is_empty() { "" } else { "&" },
+            page.size
+        )
+    };
     Ok(HttpResponse::Ok().json(json!({
         "accounts": items,
         "start": start,

@@ -12,7 +12,7 @@ use crate::api::context::Ctx;
 use crate::api::idempotency;
 use crate::api::pagination;
 use crate::api::params::Params;
-use crate::api::participants::participant_draft_from_json;
+use crate::api::participants::{conversation_role, participant_draft_from_json};
 use crate::api::render;
 use crate::conversations::commands::{DeleteConversation, UpdateConversation};
 use crate::conversations::drafts::{ConversationChanges, ConversationDraft, TimerSpec};
@@ -151,6 +151,7 @@ pub async fn create_with_participants(
         let mut participants = Vec::with_capacity(raw.len());
         for text in &raw {
             let mut d = participant_draft_from_json(text)?;
+            d.role_sid = conversation_role(&ctx, d.role_sid.take()).await?;
             if d.role_sid.is_none() {
                 d.role_sid = config
                     .as_ref()

@@ -17,6 +17,7 @@ pub mod participants;
 pub mod render;
 pub mod roles;
 pub mod services;
+pub mod user_conversations;
 pub mod users;
 
 use std::sync::Arc;
@@ -120,6 +121,13 @@ fn conversation_routes(cfg: &mut web::ServiceConfig) {
             .route(web::get().to(users::fetch))
             .route(web::post().to(users::update))
             .route(web::delete().to(users::delete)),
+    )
+    .service(resource("/Users/{user}/Conversations").route(web::get().to(user_conversations::list)))
+    .service(
+        resource("/Users/{user}/Conversations/{conversation}")
+            .route(web::get().to(user_conversations::fetch))
+            .route(web::post().to(user_conversations::update))
+            .route(web::delete().to(user_conversations::delete)),
     )
     .service(
         resource("/Roles")

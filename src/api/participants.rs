@@ -13,6 +13,7 @@ use crate::api::render;
 use crate::conversations::commands::{AddParticipant, RemoveParticipant, UpdateParticipant};
 use crate::conversations::drafts::{ParticipantChanges, ParticipantDraft};
 use crate::error::ApiError;
+use crate::ids::RoleSid;
 use crate::store::records::MessagingBinding;
 
 /// Checks an address and names its channel from its prefix.
@@ -140,6 +141,22 @@ pub fn participant_draft_from_json(text: &str) -> Result<ParticipantDraft, ApiEr
     })
 }
 
+/// Checks that `role` is a conversation-type role of the caller's service.
+pub async fn conversation_role(
+    ctx: &Ctx,
+    role: Option<RoleSid>,
+) -> Result<Option<RoleSid>, ApiError> {
+    let Some(role) = role else { return Ok(None) };
+    match ctx.state.store.role(&ctx.scope.service, &role).await? {
+        Some(r) if r.role_type == "conversation" => Ok(Some(r.sid)),
+        Some(_) => Err(ApiError::invalid(
+            "RoleSid",
+            "must be a role of type conversation",
+        )),
+        None => Err(ApiError::invalid("RoleSid", "no such role in this service")),
+    }
+}
+
 fn key(req: &HttpRequest, name: &str) -> String {
     req.match_info().get(name).unwrap_or_default().to_owned()
 }
@@ -149,6 +166,7 @@ pub async fn create(ctx: Ctx, req: HttpRequest, p: Params) -> Result<HttpRespons
     let sid = resolve_sid(&ctx, &key(&req, "conversation")).await?;
     idempotency::once(&ctx.state, &req, &ctx.scope.account, &p, || async {
         let mut d = draft(&p)?;
+        d.role_sid = conversation_role(&ctx, d.role_sid.take()).await?;
         if d.role_sid.is_none() {
             d.role_sid = ctx
                 .state
@@ -197,7 +215,7 @@ pub async fn update(ctx: Ctx, req: HttpRequest, p: Params) -> Result<HttpRespons
     let changes = ParticipantChanges {
         identity: p.text("Identity", 256)?.filter(|v| !v.is_empty()),
         attributes: p.json_text("Attributes")?,
-        role_sid: p.sid("RoleSid")?,
+        role_sid: conversation_role(&ctx, p.sid("RoleSid")?).await?,
         proxy_address: p.text("MessagingBinding.ProxyAddress", 256)?,
         projected_address: p.text("MessagingBinding.ProjectedAddress", 256)?,
         last_read_message_index: p.unsigned("LastReadMessageIndex")?.map(Some),
@@ -212,6 +230,7 @@ pub async fn update(ctx: Ctx, req: HttpRequest, p: Params) -> Result<HttpRespons
         },
         date_created: p.datetime("DateCreated")?,
         date_updated: p.datetime("DateUpdated")?,
+        notification_level: None,
     };
     let record = ctx
         .state

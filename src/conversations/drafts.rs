@@ -108,6 +108,8 @@ pub struct ParticipantChanges {
     pub last_read_message_index: Option<Option<u64>>,
     /// When the horizon moved (ISO text).
     pub last_read_timestamp: Option<Option<String>>,
+    /// `default` or `muted`.
+    pub notification_level: Option<String>,
     /// Backdated creation time.
     pub date_created: Option<Timestamp>,
     /// Explicit update time.

@@ -95,3 +95,129 @@ impl Registry {
         });
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use super::*;
+    use crate::cluster::{EventBus, LocalBus};
+    use crate::config::Settings;
+    use crate::conversations::commands::PostMessage;
+    use crate::conversations::drafts::{ConversationDraft, MessageDraft, Scope};
+    use crate::conversations::events::ConversationEvent;
+    use crate::conversations::state::new_conversation;
+    use crate::conversations::timers;
+    use crate::ids::{AccountSid, ServiceSid};
+    use crate::store::records::now;
+    use crate::store::sqlite::SqliteStore;
+
+    fn registry(dir: &std::path::Path, idle: Duration) -> (Arc<Registry>, Arc<dyn EventBus>) {
+        let settings = Settings::default();
+        let store = Arc::new(SqliteStore::open(dir, &settings.store).expect("store"));
+        let bus: Arc<dyn EventBus> = Arc::new(LocalBus::default());
+        let (timers, _queue) = timers::channel();
+        let mut conversations = settings.conversations.clone();
+        conversations.actor_idle_timeout = idle;
+        conversations.rate_limit_per_second = 0;
+        let registry = Registry::new(ActorDeps {
+            store,
+            bus: bus.clone(),
+            timers,
+            settings: conversations,
+        });
+        (Arc::new(registry), bus)
+    }
+
+    fn scope() -> Scope {
+        Scope {
+            account: AccountSid::generate(),
+            service: ServiceSid::generate(),
+        }
+    }
+
+    async fn post(
+        registry: &Registry,
+        sid: &ConversationSid,
+        scope: &Scope,
+        body: impl Into<String>,
+    ) -> u64 {
+        let draft = MessageDraft {
+            body: Some(body.into()),
+            ..Default::default()
+        };
+        registry
+            .call(
+                sid,
+                PostMessage {
+                    scope: scope.clone(),
+                    draft,
+                },
+            )
+            .await
+            .expect("posted")
+            .index
+    }
+
+    #[actix_rt::test]
+    async fn subscribers_see_every_message_once_in_index_order() {
+        let dir = tempfile::tempdir().expect("tmp");
+        let (registry, bus) = registry(dir.path(), Duration::from_secs(60));
+        let scope = scope();
+        let record = new_conversation(&scope, ConversationDraft::default(), now());
+        let sid = record.sid.clone();
+        registry.create(record, Vec::new()).await.expect("created");
+        let mut events = bus.subscribe(&sid);
+        let sends: Vec<_> = (0..200)
+            .map(|i| post(&registry, &sid, &scope, format!("m{i}")))
+            .collect();
+        let mut acked = futures_util::future::join_all(sends).await;
+        acked.sort_unstable();
+        assert_eq!(acked, (0..200).collect::<Vec<u64>>());
+        for expected in 0..200u64 {
+            match events.recv().await.expect("event").as_ref() {
+                ConversationEvent::MessageAdded(m) => assert_eq!(m.index, expected),
+                other => panic!("unexpected event {other:?}"),
+            }
+        }
+    }
+
+    #[actix_rt::test]
+    async fn idle_actors_stop_and_reload_their_state() {
+        let dir = tempfile::tempdir().expect("tmp");
+        let (registry, _bus) = registry(dir.path(), Duration::from_millis(200));
+        let scope = scope();
+        let record = new_conversation(&scope, ConversationDraft::default(), now());
+        let sid = record.sid.clone();
+        registry.create(record, Vec::new()).await.expect("created");
+        assert_eq!(post(&registry, &sid, &scope, "a").await, 0);
+        assert_eq!(post(&registry, &sid, &scope, "b").await, 1);
+        let deadline = std::time::Instant::now() + Duration::from_secs(10);
+        while registry.live_actors() > 0 {
+            assert!(
+                std::time::Instant::now() < deadline,
+                "idle actor never stopped"
+            );
+            actix_rt::time::sleep(Duration::from_millis(50)).await;
+        }
+        // A fresh actor loads the next index from the store.
+        assert_eq!(post(&registry, &sid, &scope, "c").await, 2);
+        assert_eq!(registry.live_actors(), 1);
+        // Another account cannot reach it.
+        let draft = MessageDraft {
+            body: Some("x".into()),
+            ..Default::default()
+        };
+        let err = registry
+            .call(
+                &sid,
+                PostMessage {
+                    scope: self::scope(),
+                    draft,
+                },
+            )
+            .await
+            .expect_err("scoped");
+        assert!(matches!(err, ApiError::NotFound(_)));
+    }
+}

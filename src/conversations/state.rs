@@ -77,6 +77,7 @@ pub fn new_participant(
         role_sid: draft.role_sid,
         last_read_message_index: None,
         last_read_timestamp: None,
+        notification_level: None,
         date_created: created,
         date_updated: draft.date_updated.unwrap_or(created),
     }
@@ -372,6 +373,9 @@ impl Conversation {
         }
         if let Some(v) = changes.last_read_timestamp {
             next.last_read_timestamp = v;
+        }
+        if let Some(v) = changes.notification_level {
+            next.notification_level = Some(v);
         }
         if let Some(v) = changes.date_created {
             next.date_created = v;

@@ -282,6 +282,12 @@ pub trait MessageStore: Send + Sync {
         conversation: &ConversationSid,
         key: &str,
     ) -> Result<Option<MessageRecord>, StoreError>;
+    /// How many messages of the conversation have an index above `index`.
+    async fn count_messages_after(
+        &self,
+        conversation: &ConversationSid,
+        index: u64,
+    ) -> Result<u64, StoreError>;
     /// A conversation's messages by index, ascending or descending.
     async fn messages(
         &self,

@@ -248,6 +248,9 @@ pub struct ParticipantRecord {
     pub last_read_message_index: Option<u64>,
     /// When the read horizon moved, as given (ISO-8601).
     pub last_read_timestamp: Option<String>,
+    /// `default` or `muted` (set through the user's view of the conversation).
+    #[serde(default)]
+    pub notification_level: Option<String>,
     /// Creation time.
     pub date_created: Timestamp,
     /// Last change.

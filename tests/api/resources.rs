@@ -140,3 +140,144 @@ fn account_configuration_defaults() {
         "account default timers apply"
     );
 }
+
+#[test]
+fn user_conversations_show_unread_counts_and_notification_levels() {
+    let s = TestServer::spawn();
+    let user = s.post("/Users", &[("Identity", "agent-9")]).expect(201);
+    let usid = user["sid"].as_str().expect("sid").to_owned();
+    let c = s.conversation(&[("FriendlyName", "Case 1"), ("UniqueName", "case-1")]);
+    s.post(
+        &format!("/Conversations/{c}/Participants"),
+        &[("Identity", "agent-9")],
+    )
+    .expect(201);
+    for body in ["a", "b", "c"] {
+        s.post(&format!("/Conversations/{c}/Messages"), &[("Body", body)])
+            .expect(201);
+    }
+    let list = s.list_all(&format!("/Users/{usid}/Conversations"), "conversations");
+    assert_eq!(list.len(), 1);
+    assert_eq!(list[0]["conversation_sid"], c);
+    assert_eq!(
+        list[0]["unread_messages_count"],
+        serde_json::Value::Null,
+        "nothing read yet"
+    );
+    assert_eq!(list[0]["notification_level"], "default");
+
+    let u = s
+        .post(
+            &format!("/Users/agent-9/Conversations/case-1"),
+            &[
+                ("LastReadMessageIndex", "0"),
+                ("NotificationLevel", "muted"),
+            ],
+        )
+        .expect(200);
+    assert_eq!(u["unread_messages_count"], 2);
+    assert_eq!(u["notification_level"], "muted");
+    assert_eq!(
+        s.get(&format!("/Conversations/{c}/Participants/agent-9"))
+            .expect(200)["last_read_message_index"],
+        0
+    );
+    s.post(
+        &format!("/Users/{usid}/Conversations/{c}"),
+        &[("NotificationLevel", "loud")],
+    )
+    .expect_error(400, 20001);
+
+    assert_eq!(
+        s.delete(&format!("/Users/{usid}/Conversations/{c}")).status,
+        204
+    );
+    s.get(&format!("/Users/{usid}/Conversations/{c}"))
+        .expect_error(404, 20404);
+    assert!(
+        s.list_all(&format!("/Users/{usid}/Conversations"), "conversations")
+            .is_empty()
+    );
+}
+
+#[test]
+fn participant_roles_must_be_conversation_roles_of_the_service() {
+    let s = TestServer::spawn();
+    let c = s.conversation(&[]);
+    let path = format!("/Conversations/{c}/Participants");
+    s.post(
+        &path,
+        &[
+            ("Identity", "a"),
+            ("RoleSid", "RL00000000000000000000000000000000"),
+        ],
+    )
+    .expect_error(400, 20001);
+    let roles = s.list_all("/Roles", "roles");
+    let service_role = roles
+        .iter()
+        .find(|r| r["type"] == "service")
+        .expect("service role")["sid"]
+        .as_str()
+        .expect("sid")
+        .to_owned();
+    let conv_role = roles
+        .iter()
+        .find(|r| r["type"] == "conversation")
+        .expect("conversation role")["sid"]
+        .as_str()
+        .expect("sid")
+        .to_owned();
+    s.post(&path, &[("Identity", "a"), ("RoleSid", &service_role)])
+        .expect_error(400, 20001);
+    let p = s
+        .post(&path, &[("Identity", "a"), ("RoleSid", &conv_role)])
+        .expect(201);
+    assert_eq!(p["role_sid"], conv_role);
+    s.post(
+        &format!("{path}/a"),
+        &[("RoleSid", "RL00000000000000000000000000000000")],
+    )
+    .expect_error(400, 20001);
+}
+
+#[test]
+fn subaccounts_list_with_filters() {
+    let s = TestServer::spawn();
+    s.post(
+        "/api/2010-04-01/Accounts.json",
+        &[("FriendlyName", "team-a")],
+    )
+    .expect(201);
+    let b = s
+        .post(
+            "/api/2010-04-01/Accounts.json",
+            &[("FriendlyName", "team-b")],
+        )
+        .expect(201);
+    let bsid = b["sid"].as_str().expect("sid");
+    assert_eq!(
+        s.get("/api/2010-04-01/Accounts.json").expect(200)["accounts"]
+            .as_array()
+            .expect("list")
+            .len(),
+        3
+    );
+    let named = s
+        .get("/api/2010-04-01/Accounts.json?FriendlyName=team-b")
+        .expect(200);
+    assert_eq!(named["accounts"].as_array().expect("list").len(), 1);
+    assert_eq!(named["accounts"][0]["sid"], bsid);
+    s.post(
+        &format!("/api/2010-04-01/Accounts/{bsid}.json"),
+        &[("Status", "suspended")],
+    )
+    .expect(200);
+    let suspended = s
+        .get("/api/2010-04-01/Accounts.json?Status=suspended")
+        .expect(200);
+    assert_eq!(suspended["accounts"].as_array().expect("list").len(), 1);
+    let token = b["auth_token"].as_str().expect("token");
+    s.as_user("GET", "/Conversations", Some((bsid, token)), &[])
+        .expect_error(401, 20003);
+}

@@ -241,3 +241,27 @@ def test_service_configuration(conversations, service):
         identity="someone"
     )
     assert part.role_sid == custom.sid
+
+
+def test_user_conversations(conversations, uid):
+    identity = f"uc-{uid}"
+    user = conversations.users.create(identity=identity)
+    conv = conversations.conversations.create(friendly_name="Case", unique_name=f"case-{uid}")
+    conversations.conversations(conv.sid).participants.create(identity=identity)
+    for body in ("one", "two", "three"):
+        conversations.conversations(conv.sid).messages.create(body=body)
+
+    listed = conversations.users(user.sid).user_conversations.list()
+    assert [c.conversation_sid for c in listed] == [conv.sid]
+    assert listed[0].unread_messages_count is None
+    assert listed[0].notification_level == "default"
+
+    updated = conversations.users(identity).user_conversations(conv.sid).update(
+        last_read_message_index=0, notification_level="muted"
+    )
+    assert updated.unread_messages_count == 2
+    assert updated.notification_level == "muted"
+    assert conversations.conversations(conv.sid).participants(identity).fetch().last_read_message_index == 0
+
+    assert conversations.users(user.sid).user_conversations(conv.sid).delete() is True
+    assert conversations.users(user.sid).user_conversations.list() == []

@@ -393,6 +393,23 @@ impl MessageStore for SqliteStore {
         .await
     }
 
+    async fn count_messages_after(
+        &self,
+        conversation: &ConversationSid,
+        index: u64,
+    ) -> Result<u64, StoreError> {
+        let conversation = conversation.clone();
+        self.read(move |c| {
+            let n: i64 = c.query_row(
+                "SELECT COUNT(*) FROM messages WHERE conversation_sid = ?1 AND idx > ?2",
+                params![conversation.as_str(), index as i64],
+                |r| r.get(0),
+            )?;
+            Ok(n as u64)
+        })
+        .await
+    }
+
     async fn messages(
         &self,
         conversation: &ConversationSid,
