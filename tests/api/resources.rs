@@ -168,7 +168,7 @@ fn user_conversations_show_unread_counts_and_notification_levels() {
 
     let u = s
         .post(
-            &format!("/Users/agent-9/Conversations/case-1"),
+            "/Users/agent-9/Conversations/case-1",
             &[
                 ("LastReadMessageIndex", "0"),
                 ("NotificationLevel", "muted"),
