@@ -7,6 +7,12 @@ use serde::Serialize;
 use crate::store::records::{ConversationRecord, ConversationState, ParticipantRecord};
 use crate::store::{ConflictKind, Mutation, StoreError};
 
+/// Executes `sql` through the connection's statement cache: the writer runs the same few
+/// statements over and over.
+fn exec<P: rusqlite::Params>(conn: &Connection, sql: &str, params: P) -> rusqlite::Result<usize> {
+    conn.prepare_cached(sql)?.execute(params)
+}
+
 fn json<T: Serialize>(value: &T) -> Result<String, StoreError> {
     serde_json::to_string(value).map_err(|e| StoreError::Database(format!("encode: {e}")))
 }
@@ -22,19 +28,22 @@ pub fn apply_unit(conn: &Connection, unit: &[Mutation]) -> Result<(), StoreError
 fn apply(conn: &Connection, mutation: &Mutation) -> Result<(), StoreError> {
     match mutation {
         Mutation::PutAccount(a) => {
-            conn.execute(
+            exec(
+                conn,
                 "INSERT OR REPLACE INTO accounts (sid, data) VALUES (?1, ?2)",
                 params![a.sid.as_str(), json(a)?],
             )?;
         }
         Mutation::PutAccountConfig(c) => {
-            conn.execute(
+            exec(
+                conn,
                 "INSERT OR REPLACE INTO account_configs (account_sid, data) VALUES (?1, ?2)",
                 params![c.account_sid.as_str(), json(c)?],
             )?;
         }
         Mutation::PutService(s) => {
-            conn.execute(
+            exec(
+                conn,
                 "INSERT INTO services (sid, account_sid, data) VALUES (?1, ?2, ?3)
                  ON CONFLICT(sid) DO UPDATE SET data = excluded.data",
                 params![s.sid.as_str(), s.account_sid.as_str(), json(s)?],
@@ -42,12 +51,14 @@ fn apply(conn: &Connection, mutation: &Mutation) -> Result<(), StoreError> {
         }
         Mutation::DeleteService(sid) => {
             let sid = sid.as_str();
-            conn.execute(
+            exec(
+                conn,
                 "DELETE FROM messages WHERE conversation_sid IN
                    (SELECT sid FROM conversations WHERE service_sid = ?1)",
                 [sid],
             )?;
-            conn.execute(
+            exec(
+                conn,
                 "DELETE FROM address_bindings WHERE conversation_sid IN
                    (SELECT sid FROM conversations WHERE service_sid = ?1)",
                 [sid],
@@ -64,23 +75,25 @@ fn apply(conn: &Connection, mutation: &Mutation) -> Result<(), StoreError> {
                     [sid],
                 )?;
             }
-            conn.execute("DELETE FROM services WHERE sid = ?1", [sid])?;
+            exec(conn, "DELETE FROM services WHERE sid = ?1", [sid])?;
         }
         Mutation::PutServiceConfig(c) => {
-            conn.execute(
+            exec(
+                conn,
                 "INSERT OR REPLACE INTO service_configs (service_sid, data) VALUES (?1, ?2)",
                 params![c.service_sid.as_str(), json(c)?],
             )?;
         }
         Mutation::PutRole(r) => {
-            conn.execute(
+            exec(
+                conn,
                 "INSERT INTO roles (sid, service_sid, data) VALUES (?1, ?2, ?3)
                  ON CONFLICT(sid) DO UPDATE SET data = excluded.data",
                 params![r.sid.as_str(), r.service_sid.as_str(), json(r)?],
             )?;
         }
         Mutation::DeleteRole(sid) => {
-            conn.execute("DELETE FROM roles WHERE sid = ?1", [sid.as_str()])?;
+            exec(conn, "DELETE FROM roles WHERE sid = ?1", [sid.as_str()])?;
         }
         Mutation::PutUser(u) => {
             let taken: Option<String> = conn
@@ -93,18 +106,20 @@ fn apply(conn: &Connection, mutation: &Mutation) -> Result<(), StoreError> {
             if taken.is_some_and(|sid| sid != u.sid.as_str()) {
                 return Err(StoreError::Conflict(ConflictKind::UserIdentity));
             }
-            conn.execute(
+            exec(
+                conn,
                 "INSERT INTO users (sid, service_sid, identity, data) VALUES (?1, ?2, ?3, ?4)
                  ON CONFLICT(sid) DO UPDATE SET identity = excluded.identity, data = excluded.data",
                 params![u.sid.as_str(), u.service_sid.as_str(), u.identity, json(u)?],
             )?;
         }
         Mutation::DeleteUser(sid) => {
-            conn.execute("DELETE FROM users WHERE sid = ?1", [sid.as_str()])?;
+            exec(conn, "DELETE FROM users WHERE sid = ?1", [sid.as_str()])?;
         }
         Mutation::InsertConversation(c) => {
             check_unique_name(conn, c)?;
-            conn.execute(
+            exec(
+                conn,
                 "INSERT INTO conversations
                    (sid, account_sid, service_sid, unique_name, state, date_created, next_due, data)
                  VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
@@ -122,7 +137,8 @@ fn apply(conn: &Connection, mutation: &Mutation) -> Result<(), StoreError> {
         }
         Mutation::UpdateConversation(c) => {
             check_unique_name(conn, c)?;
-            let changed = conn.execute(
+            let changed = exec(
+                conn,
                 "UPDATE conversations SET unique_name = ?2, state = ?3, date_created = ?4,
                    next_due = ?5, data = ?6 WHERE sid = ?1",
                 params![
@@ -140,19 +156,22 @@ fn apply(conn: &Connection, mutation: &Mutation) -> Result<(), StoreError> {
         }
         Mutation::DeleteConversation(sid) => {
             let sid = sid.as_str();
-            conn.execute("DELETE FROM messages WHERE conversation_sid = ?1", [sid])?;
-            conn.execute(
+            exec(conn, "DELETE FROM messages WHERE conversation_sid = ?1", [sid])?;
+            exec(
+                conn,
                 "DELETE FROM address_bindings WHERE conversation_sid = ?1",
                 [sid],
             )?;
-            conn.execute(
+            exec(
+                conn,
                 "DELETE FROM participants WHERE conversation_sid = ?1",
                 [sid],
             )?;
-            conn.execute("DELETE FROM conversations WHERE sid = ?1", [sid])?;
+            exec(conn, "DELETE FROM conversations WHERE sid = ?1", [sid])?;
         }
         Mutation::ReleaseBindings(sid) => {
-            conn.execute(
+            exec(
+                conn,
                 "DELETE FROM address_bindings WHERE conversation_sid = ?1",
                 [sid.as_str()],
             )?;
@@ -171,7 +190,8 @@ fn apply(conn: &Connection, mutation: &Mutation) -> Result<(), StoreError> {
                 }
             }
             bind_address(conn, p)?;
-            conn.execute(
+            exec(
+                conn,
                 "INSERT INTO participants (sid, conversation_sid, service_sid, identity, address, data)
                  VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
                 params![
@@ -185,12 +205,14 @@ fn apply(conn: &Connection, mutation: &Mutation) -> Result<(), StoreError> {
             )?;
         }
         Mutation::UpdateParticipant(p) => {
-            conn.execute(
+            exec(
+                conn,
                 "DELETE FROM address_bindings WHERE participant_sid = ?1",
                 [p.sid.as_str()],
             )?;
             bind_address(conn, p)?;
-            conn.execute(
+            exec(
+                conn,
                 "UPDATE participants SET identity = ?2, address = ?3, data = ?4 WHERE sid = ?1",
                 params![p.sid.as_str(), p.identity, binding_address(p), json(p)?],
             )
@@ -204,44 +226,49 @@ fn apply(conn: &Connection, mutation: &Mutation) -> Result<(), StoreError> {
             })?;
         }
         Mutation::DeleteParticipant(sid) => {
-            conn.execute(
+            exec(
+                conn,
                 "DELETE FROM address_bindings WHERE participant_sid = ?1",
                 [sid.as_str()],
             )?;
-            conn.execute("DELETE FROM participants WHERE sid = ?1", [sid.as_str()])?;
+            exec(conn, "DELETE FROM participants WHERE sid = ?1", [sid.as_str()])?;
         }
         Mutation::AppendMessage(m) => {
             let index = m.index as i64;
-            let advanced = conn.execute(
+            let advanced = exec(
+                conn,
                 "UPDATE conversations SET next_index = ?2 + 1 WHERE sid = ?1 AND next_index = ?2",
                 params![m.conversation_sid.as_str(), index],
             )?;
             if advanced == 0 {
                 return Err(StoreError::Stale);
             }
-            conn.execute(
+            exec(
+                conn,
                 "INSERT INTO messages (sid, conversation_sid, idx, data) VALUES (?1, ?2, ?3, ?4)",
                 params![m.sid.as_str(), m.conversation_sid.as_str(), index, json(m)?],
             )?;
         }
         Mutation::UpdateMessage(m) => {
-            conn.execute(
+            exec(
+                conn,
                 "UPDATE messages SET data = ?2 WHERE sid = ?1",
                 params![m.sid.as_str(), json(m)?],
             )?;
         }
         Mutation::DeleteMessage(sid) => {
-            conn.execute("DELETE FROM messages WHERE sid = ?1", [sid.as_str()])?;
+            exec(conn, "DELETE FROM messages WHERE sid = ?1", [sid.as_str()])?;
         }
         Mutation::PutIdempotency(r) => {
-            conn.execute(
+            exec(
+                conn,
                 "INSERT OR REPLACE INTO idempotency (account_sid, key, date_created, data)
                  VALUES (?1, ?2, ?3, ?4)",
                 params![r.account_sid.as_str(), r.key, r.date_created, json(r)?],
             )?;
         }
         Mutation::PurgeIdempotency(before) => {
-            conn.execute("DELETE FROM idempotency WHERE date_created < ?1", [before])?;
+            exec(conn, "DELETE FROM idempotency WHERE date_created < ?1", [before])?;
         }
     }
     Ok(())
@@ -302,7 +329,8 @@ fn bind_address(conn: &Connection, p: &ParticipantRecord) -> Result<(), StoreErr
             conversation,
         )));
     }
-    conn.execute(
+    exec(
+        conn,
         "INSERT INTO address_bindings (account_sid, address, proxy_address, conversation_sid, participant_sid)
          VALUES (?1, ?2, ?3, ?4, ?5)",
         params![p.account_sid.as_str(), address, proxy, p.conversation_sid.as_str(), p.sid.as_str()],

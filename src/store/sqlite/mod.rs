@@ -40,6 +40,7 @@ impl SqliteStore {
         };
         conn.pragma_update(None, "synchronous", sync)?;
         schema::migrate(&mut conn)?;
+        conn.set_prepared_statement_cache_capacity(64);
 
         let manager = SqliteConnectionManager::file(&path)
             .with_flags(OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX)
