@@ -182,6 +182,54 @@ impl From<actix::MailboxError> for ApiError {
 mod tests {
     use super::*;
 
+    /// One example of every variant, so the golden file shows the whole table.
+    fn every_error() -> Vec<ApiError> {
+        use ApiError::*;
+        vec![
+            InvalidParameter(
+                "Invalid parameter FriendlyName: must be at most 256 characters".into(),
+            ),
+            Unauthenticated,
+            NotFound("/Conversations/CHx".into()),
+            MethodNotAllowed,
+            PayloadTooLarge(1024),
+            RateLimited,
+            UniqueNameTaken,
+            UniqueNameLooksLikeSid,
+            ParticipantIdentityTaken,
+            AddressPairTaken("CHx".into()),
+            InvalidBindingAddress("12".into()),
+            BodyTooLong,
+            ConversationClosed("CHx".into()),
+            InitialStateClosed,
+            UserIdentityTaken,
+            IdempotencyKeyReused("k".into()),
+            Unavailable,
+            Internal,
+        ]
+    }
+
+    /// Snapshot of every error body: a wire change shows up in review. Regenerate with
+    /// `UPDATE_GOLDEN=1 cargo test --lib error`.
+    #[test]
+    fn error_bodies_match_the_golden_file() {
+        let path =
+            std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/golden/errors.json");
+        let bodies: Vec<_> = every_error()
+            .iter()
+            .map(|e| serde_json::to_value(e.body()).expect("json"))
+            .collect();
+        let rendered = serde_json::to_string_pretty(&bodies).expect("json") + "\n";
+        if std::env::var_os("UPDATE_GOLDEN").is_some() {
+            std::fs::write(&path, &rendered).expect("write golden");
+        }
+        let golden = std::fs::read_to_string(&path).expect("golden file exists");
+        assert_eq!(
+            rendered, golden,
+            "error bodies changed; review and regenerate the golden file"
+        );
+    }
+
     #[test]
     fn error_bodies_have_twilio_shape() {
         let body = serde_json::to_value(ApiError::NotFound("/v1/Conversations/CHx".into()).body())

@@ -6,10 +6,6 @@ use serde_json::{Value, json};
 use crate::api::params::format_datetime as date;
 use crate::store::records::*;
 
-fn opt_date(t: Option<Timestamp>) -> Value {
-    t.map(|t| Value::String(date(t))).unwrap_or(Value::Null)
-}
-
 /// A conversation.
 pub fn conversation(base: &str, c: &ConversationRecord) -> Value {
     let url = format!("{base}/Conversations/{}", c.sid);
@@ -207,7 +203,92 @@ pub fn participant_conversation(
     })
 }
 
-/// Optional date for callers that need it.
-pub fn maybe_date(t: Option<Timestamp>) -> Value {
-    opt_date(t)
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn sid<T: std::str::FromStr>(prefix: &str) -> T
+    where
+        T::Err: std::fmt::Debug,
+    {
+        format!("{prefix}{}", "a".repeat(32)).parse().expect("sid")
+    }
+
+    /// Snapshot of the JSON of each resource (the OAI examples' shapes with our URLs).
+    /// Regenerate with `UPDATE_GOLDEN=1 cargo test --lib render`.
+    #[test]
+    fn resources_match_the_golden_file() {
+        let base = "http://127.0.0.1:8080/conversations/v1";
+        let conversation = ConversationRecord {
+            sid: sid("CH"),
+            account_sid: sid("AC"),
+            service_sid: sid("IS"),
+            messaging_service_sid: None,
+            friendly_name: Some("friendly_name".into()),
+            unique_name: Some("unique_name".into()),
+            attributes: r#"{ "topic": "feedback" }"#.into(),
+            state: ConversationState::Inactive,
+            timers: Timers {
+                inactive: Some("PT1M".into()),
+                closed: Some("PT10M".into()),
+                date_inactive: Some(1_450_304_378),
+                date_closed: Some(1_450_304_918),
+            },
+            bindings: serde_json::json!({}),
+            date_created: 1_450_304_317,
+            date_updated: 1_450_304_318,
+        };
+        let participant = ParticipantRecord {
+            sid: sid("MB"),
+            account_sid: sid("AC"),
+            service_sid: sid("IS"),
+            conversation_sid: sid("CH"),
+            identity: None,
+            attributes: "{}".into(),
+            messaging_binding: Some(MessagingBinding {
+                kind: "sms".into(),
+                address: Some("+15558675310".into()),
+                proxy_address: Some("+15017122661".into()),
+                projected_address: None,
+            }),
+            role_sid: Some(sid("RL")),
+            last_read_message_index: Some(3),
+            last_read_timestamp: Some("2015-12-16T22:18:38Z".into()),
+            notification_level: None,
+            date_created: 1_450_304_317,
+            date_updated: 1_450_304_318,
+        };
+        let message = MessageRecord {
+            sid: sid("IM"),
+            account_sid: sid("AC"),
+            service_sid: sid("IS"),
+            conversation_sid: sid("CH"),
+            index: 0,
+            author: "message author".into(),
+            body: Some("Hello".into()),
+            subject: None,
+            attributes: r#"{ "importance": "high" }"#.into(),
+            participant_sid: Some(sid("MB")),
+            media: None,
+            content_sid: None,
+            date_created: 1_450_304_317,
+            date_updated: 1_450_304_318,
+        };
+        let snapshot = serde_json::json!({
+            "conversation": super::conversation(base, &conversation),
+            "participant": super::participant(base, &participant),
+            "message": super::message(base, &message),
+        });
+        let rendered = serde_json::to_string_pretty(&snapshot).expect("json") + "\n";
+        let path =
+            std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/golden/resources.json");
+        if std::env::var_os("UPDATE_GOLDEN").is_some() {
+            std::fs::write(&path, &rendered).expect("write golden");
+        }
+        let golden = std::fs::read_to_string(&path).expect("golden file exists");
+        assert_eq!(
+            rendered, golden,
+            "resource JSON changed; review and regenerate the golden file"
+        );
+    }
 }

@@ -156,7 +156,11 @@ fn apply(conn: &Connection, mutation: &Mutation) -> Result<(), StoreError> {
         }
         Mutation::DeleteConversation(sid) => {
             let sid = sid.as_str();
-            exec(conn, "DELETE FROM messages WHERE conversation_sid = ?1", [sid])?;
+            exec(
+                conn,
+                "DELETE FROM messages WHERE conversation_sid = ?1",
+                [sid],
+            )?;
             exec(
                 conn,
                 "DELETE FROM address_bindings WHERE conversation_sid = ?1",
@@ -231,7 +235,11 @@ fn apply(conn: &Connection, mutation: &Mutation) -> Result<(), StoreError> {
                 "DELETE FROM address_bindings WHERE participant_sid = ?1",
                 [sid.as_str()],
             )?;
-            exec(conn, "DELETE FROM participants WHERE sid = ?1", [sid.as_str()])?;
+            exec(
+                conn,
+                "DELETE FROM participants WHERE sid = ?1",
+                [sid.as_str()],
+            )?;
         }
         Mutation::AppendMessage(m) => {
             let index = m.index as i64;
@@ -268,7 +276,11 @@ fn apply(conn: &Connection, mutation: &Mutation) -> Result<(), StoreError> {
             )?;
         }
         Mutation::PurgeIdempotency(before) => {
-            exec(conn, "DELETE FROM idempotency WHERE date_created < ?1", [before])?;
+            exec(
+                conn,
+                "DELETE FROM idempotency WHERE date_created < ?1",
+                [before],
+            )?;
         }
     }
     Ok(())
