@@ -120,6 +120,12 @@ impl Params {
         }
     }
 
+    /// An ISO-8601 date-time kept as the client wrote it (`LastReadTimestamp`), once checked.
+    pub fn datetime_text(&self, name: &str) -> Result<Option<String>, ApiError> {
+        self.datetime(name)?;
+        Ok(self.get(name).map(str::to_owned))
+    }
+
     /// A SID of the given type.
     pub fn sid<T: std::str::FromStr>(&self, name: &str) -> Result<Option<T>, ApiError> {
         match self.get(name) {

@@ -219,15 +219,7 @@ pub async fn update(ctx: Ctx, req: HttpRequest, p: Params) -> Result<HttpRespons
         proxy_address: p.text("MessagingBinding.ProxyAddress", 256)?,
         projected_address: p.text("MessagingBinding.ProjectedAddress", 256)?,
         last_read_message_index: p.unsigned("LastReadMessageIndex")?.map(Some),
-        last_read_timestamp: match p.get("LastReadTimestamp") {
-            None => None,
-            Some(v) => {
-                crate::api::params::parse_datetime(v).ok_or_else(|| {
-                    ApiError::invalid("LastReadTimestamp", "must be an ISO-8601 date-time")
-                })?;
-                Some(Some(v.to_owned()))
-            }
-        },
+        last_read_timestamp: p.datetime_text("LastReadTimestamp")?.map(Some),
         date_created: p.datetime("DateCreated")?,
         date_updated: p.datetime("DateUpdated")?,
         notification_level: None,

@@ -10,20 +10,12 @@ use crate::api::conversations::resolve;
 use crate::api::pagination;
 use crate::api::params::{Params, format_datetime as date};
 use crate::api::render;
+use crate::api::users::find as user;
 use crate::conversations::commands::{RemoveParticipant, UpdateParticipant};
 use crate::conversations::drafts::ParticipantChanges;
 use crate::error::ApiError;
 use crate::store::ParticipantKey;
 use crate::store::records::{ConversationRecord, ParticipantRecord, UserRecord};
-
-async fn user(ctx: &Ctx, req: &HttpRequest) -> Result<UserRecord, ApiError> {
-    let key = req.match_info().get("user").unwrap_or_default();
-    ctx.state
-        .store
-        .user(&ctx.scope.service, key)
-        .await?
-        .ok_or_else(|| ApiError::NotFound(format!("/Users/{key}")))
-}
 
 /// The conversation and the user's participant in it.
 async fn membership(
@@ -131,15 +123,7 @@ pub async fn update(ctx: Ctx, req: HttpRequest, p: Params) -> Result<HttpRespons
             ));
         }
     };
-    let timestamp = match p.get("LastReadTimestamp") {
-        None => None,
-        Some(v) => {
-            crate::api::params::parse_datetime(v).ok_or_else(|| {
-                ApiError::invalid("LastReadTimestamp", "must be an ISO-8601 date-time")
-            })?;
-            Some(Some(v.to_owned()))
-        }
-    };
+    let timestamp = p.datetime_text("LastReadTimestamp")?.map(Some);
     let changes = ParticipantChanges {
         last_read_message_index: p.unsigned("LastReadMessageIndex")?.map(Some),
         last_read_timestamp: timestamp,

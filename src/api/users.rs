@@ -23,7 +23,8 @@ async fn role_in_service(ctx: &Ctx, role: Option<RoleSid>) -> Result<Option<Role
         .ok_or_else(|| ApiError::invalid("RoleSid", "no such role in this service"))
 }
 
-async fn find(ctx: &Ctx, req: &HttpRequest) -> Result<UserRecord, ApiError> {
+/// The user named by the path's `{user}` (SID or identity).
+pub async fn find(ctx: &Ctx, req: &HttpRequest) -> Result<UserRecord, ApiError> {
     let key = req.match_info().get("user").unwrap_or_default();
     ctx.state
         .store
