@@ -10,13 +10,16 @@ use std::sync::Arc;
 use dashmap::DashMap;
 use subtle::ConstantTimeEq;
 
-use crate::ids::AccountSid;
+use crate::ids::{AccountSid, ServiceSid};
 use crate::store::records::AccountRecord;
 use crate::store::{Store, StoreError};
 
-/// Known accounts by SID.
+/// Known accounts by SID, with caches of what every request asks: the account's default
+/// service and which account owns a service.
 pub struct Accounts {
     by_sid: DashMap<AccountSid, AccountRecord>,
+    default_service: DashMap<AccountSid, ServiceSid>,
+    service_owner: DashMap<ServiceSid, AccountSid>,
     store: Arc<dyn Store>,
 }
 
@@ -27,7 +30,12 @@ impl Accounts {
         for account in store.accounts().await? {
             by_sid.insert(account.sid.clone(), account);
         }
-        Ok(Accounts { by_sid, store })
+        Ok(Accounts {
+            by_sid,
+            default_service: DashMap::new(),
+            service_owner: DashMap::new(),
+            store,
+        })
     }
 
     /// The account whose SID and auth token these are, if any.
@@ -62,6 +70,51 @@ impl Accounts {
             .collect();
         out.sort_by(|a, b| (a.date_created, a.sid.as_str()).cmp(&(b.date_created, b.sid.as_str())));
         out
+    }
+
+    /// The account's default conversation service.
+    pub async fn default_service(
+        &self,
+        account: &AccountSid,
+    ) -> Result<Option<ServiceSid>, StoreError> {
+        if let Some(sid) = self.default_service.get(account) {
+            return Ok(Some(sid.clone()));
+        }
+        let Some(config) = self.store.account_config(account).await? else {
+            return Ok(None);
+        };
+        self.default_service
+            .insert(account.clone(), config.default_chat_service_sid.clone());
+        Ok(Some(config.default_chat_service_sid))
+    }
+
+    /// Records a changed default service (after it committed).
+    pub fn set_default_service(&self, account: &AccountSid, service: &ServiceSid) {
+        self.default_service
+            .insert(account.clone(), service.clone());
+    }
+
+    /// True when `service` exists and belongs to `account`.
+    pub async fn owns_service(
+        &self,
+        account: &AccountSid,
+        service: &ServiceSid,
+    ) -> Result<bool, StoreError> {
+        if let Some(owner) = self.service_owner.get(service) {
+            return Ok(&*owner == account);
+        }
+        match self.store.service(account, service).await? {
+            Some(_) => {
+                self.service_owner.insert(service.clone(), account.clone());
+                Ok(true)
+            }
+            None => Ok(false),
+        }
+    }
+
+    /// Forgets a deleted service (after the deletion committed).
+    pub fn forget_service(&self, service: &ServiceSid) {
+        self.service_owner.remove(service);
     }
 
     /// Persists an account with its default service and configuration, then makes it usable.

@@ -103,21 +103,19 @@ impl FromRequest for Ctx {
                 Some(raw) => {
                     let not_found = || ApiError::NotFound(format!("/Services/{raw}"));
                     let sid: ServiceSid = raw.parse().map_err(|_| not_found())?;
-                    state
-                        .store
-                        .service(&caller.account, &sid)
-                        .await?
-                        .ok_or_else(not_found)?;
+                    if !state.accounts.owns_service(&caller.account, &sid).await? {
+                        return Err(not_found());
+                    }
                     let base = format!("{v1}/Services/{sid}");
                     (sid, base)
                 }
                 None => {
-                    let config = state
-                        .store
-                        .account_config(&caller.account)
+                    let sid = state
+                        .accounts
+                        .default_service(&caller.account)
                         .await?
                         .ok_or(ApiError::Internal)?;
-                    (config.default_chat_service_sid, v1)
+                    (sid, v1)
                 }
             };
             Ok(Ctx {
