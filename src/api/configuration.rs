@@ -91,6 +91,9 @@ pub async fn update(
         .store
         .submit(vec![Mutation::PutAccountConfig(config.clone())])
         .await?;
+    state
+        .accounts
+        .set_default_service(&caller.account, &config.default_chat_service_sid);
     Ok(HttpResponse::Ok().json(render(
         &format!("{}/conversations/v1", origin(&req, &state)),
         &config,

@@ -79,5 +79,6 @@ pub async fn delete(ctx: Ctx) -> Result<HttpResponse, ApiError> {
         .store
         .submit(vec![Mutation::DeleteService(ctx.scope.service.clone())])
         .await?;
+    ctx.state.accounts.forget_service(&ctx.scope.service);
     Ok(HttpResponse::NoContent().finish())
 }

@@ -54,6 +54,8 @@ fn services_come_with_default_roles_and_configuration() {
     .expect(201);
     assert_eq!(s.delete(&format!("/Services/{isid}")).status, 204);
     s.get(&format!("/Services/{isid}")).expect_error(404, 20404);
+    s.get(&format!("/Services/{isid}/Conversations"))
+        .expect_error(404, 20404);
     s.post("/Services", &[]).expect_error(400, 20001);
 }
 
