@@ -189,6 +189,14 @@ fn http_client(pool: usize) -> anyhow::Result<reqwest::Client> {
         .build()?)
 }
 
+fn form(pairs: &[(&str, &str)]) -> String {
+    let mut s = form_urlencoded::Serializer::new(String::new());
+    for (k, v) in pairs {
+        s.append_pair(k, v);
+    }
+    s.finish()
+}
+
 async fn create_conversations(
     client: &reqwest::Client,
     base: &str,
@@ -197,10 +205,10 @@ async fn create_conversations(
 ) -> anyhow::Result<Vec<String>> {
     let url = format!("{base}/conversations/v1/Conversations");
     let next = Arc::new(AtomicUsize::new(0));
-    let mut tasks = Vec::new();
+    let mut tasks = tokio::task::JoinSet::new();
     for _ in 0..concurrency.clamp(1, n.max(1)) {
         let (client, url, next) = (client.clone(), url.clone(), next.clone());
-        tasks.push(tokio::spawn(async move {
+        tasks.spawn(async move {
             let mut made = Vec::new();
             loop {
                 let i = next.fetch_add(1, Ordering::Relaxed);
@@ -210,7 +218,8 @@ async fn create_conversations(
                 let r = client
                     .post(&url)
                     .basic_auth(ACCOUNT_SID, Some(AUTH_TOKEN))
-                    .form(&[("FriendlyName", format!("bench {i}"))])
+                    .header("Content-Type", "application/x-www-form-urlencoded")
+                    .body(form(&[("FriendlyName", &format!("bench {i}"))]))
                     .send()
                     .await?;
                 let status = r.status();
@@ -220,11 +229,11 @@ async fn create_conversations(
                 let sid = v["sid"].as_str().context("conversation sid")?.to_owned();
                 made.push((i, sid));
             }
-        }));
+        });
     }
     let mut all = Vec::with_capacity(n);
-    for t in tasks {
-        all.extend(t.await??);
+    while let Some(made) = tasks.join_next().await {
+        all.extend(made??);
     }
     all.sort();
     Ok(all.into_iter().map(|(_, sid)| sid).collect())
@@ -243,7 +252,7 @@ struct Shared {
     /// 201s per conversation over the whole run (warm-up included), for verification.
     acked: Vec<AtomicU64>,
     next: AtomicU64,
-    printed_errors: AtomicUsize,
+    error_count: AtomicUsize,
     body: String,
 }
 
@@ -256,7 +265,7 @@ async fn client_loop(
     // 1 µs .. 60 s, 3 significant digits.
     let mut hist = Histogram::<u64>::new_with_bounds(1, 60_000_000, 3).unwrap();
     let (mut measured_ok, mut errors) = (0u64, 0u64);
-    let form = format!("Body={}", shared.body);
+    let form = form(&[("Body", &shared.body)]);
     while Instant::now() < measure_to {
         let i = (shared.next.fetch_add(1, Ordering::Relaxed) % shared.sids.len() as u64) as usize;
         let sent = Instant::now();
@@ -297,7 +306,7 @@ async fn client_loop(
                 if measured {
                     errors += 1;
                 }
-                if shared.printed_errors.fetch_add(1, Ordering::Relaxed) < MAX_PRINTED_ERRORS {
+                if shared.error_count.fetch_add(1, Ordering::Relaxed) < MAX_PRINTED_ERRORS {
                     eprintln!("error (conversation {}): {e}", shared.sids[i]);
                 }
             }
@@ -347,7 +356,9 @@ async fn verify(
     clean: bool,
 ) -> anyhow::Result<String> {
     let n = shared.sids.len();
-    let mut picks: Vec<usize> = (0..sample.min(n)).map(|k| k * n / sample.min(n).max(1)).collect();
+    let mut picks: Vec<usize> = (0..sample.min(n))
+        .map(|k| k * n / sample.min(n).max(1))
+        .collect();
     picks.push(n - 1);
     picks.sort_unstable();
     picks.dedup();
@@ -377,48 +388,65 @@ async fn verify(
     ))
 }
 
-/// CPU time (user+system, in clock ticks) of every thread of `pid`, grouped by thread name.
-fn thread_cpu(pid: u32) -> BTreeMap<String, u64> {
+/// Scheduler statistics of every thread of process `pid` (`/proc/PID/task/*/schedstat`),
+/// summed per thread group: (nanoseconds on CPU, nanoseconds runnable but waiting for a CPU).
+fn thread_sched(pid: &str) -> BTreeMap<&'static str, (u64, u64)> {
     let mut out = BTreeMap::new();
     let Ok(tasks) = std::fs::read_dir(format!("/proc/{pid}/task")) else {
         return out;
     };
     for task in tasks.flatten() {
-        let Ok(stat) = std::fs::read_to_string(task.path().join("stat")) else {
-            continue;
+        let comm = std::fs::read_to_string(task.path().join("comm")).unwrap_or_default();
+        let sched = std::fs::read_to_string(task.path().join("schedstat")).unwrap_or_default();
+        let mut fields = sched
+            .split_whitespace()
+            .map(|f| f.parse::<u64>().unwrap_or(0));
+        let (run, wait) = (fields.next().unwrap_or(0), fields.next().unwrap_or(0));
+        let comm = comm.trim();
+        let group = if comm.starts_with("actix-rt|system") || comm.starts_with("actix-server w") {
+            "http-workers"
+        } else if comm == "sqlite-writer" {
+            "sqlite-writer"
+        } else if comm.starts_with("tokio-r") || comm.starts_with("r2d2") {
+            "blocking-pool"
+        } else {
+            "other"
         };
-        let (Some(open), Some(close)) = (stat.find('('), stat.rfind(')')) else {
-            continue;
-        };
-        let name = stat[open + 1..close].to_owned();
-        // Fields after "comm)": state(3) ... utime(14) stime(15).
-        let rest: Vec<&str> = stat[close + 2..].split(' ').collect();
-        let ticks = rest.get(11).and_then(|u| u.parse::<u64>().ok()).unwrap_or(0)
-            + rest.get(12).and_then(|s| s.parse::<u64>().ok()).unwrap_or(0);
-        // Group numbered threads ("actix-rt|system:0|arbiter:1" etc.) loosely by name.
-        *out.entry(name).or_insert(0) += ticks;
+        let e = out.entry(group).or_insert((0, 0));
+        e.0 += run;
+        e.1 += wait;
     }
     out
 }
 
-fn proc_ticks(path: &str) -> u64 {
-    let Ok(stat) = std::fs::read_to_string(path) else {
-        return 0;
-    };
-    let Some(close) = stat.rfind(')') else {
-        return 0;
-    };
-    let rest: Vec<&str> = stat[close + 2..].split(' ').collect();
-    rest.get(11).and_then(|u| u.parse::<u64>().ok()).unwrap_or(0)
-        + rest.get(12).and_then(|s| s.parse::<u64>().ok()).unwrap_or(0)
+/// `cores busy / cores waiting for a CPU` per thread group over `secs`.
+fn sched_delta(
+    before: &BTreeMap<&'static str, (u64, u64)>,
+    after: &BTreeMap<&'static str, (u64, u64)>,
+    secs: f64,
+) -> (f64, String) {
+    let mut total = 0.0;
+    let mut parts = Vec::new();
+    for (group, (run1, wait1)) in after {
+        let (run0, wait0) = before.get(group).copied().unwrap_or((0, 0));
+        let run = run1.saturating_sub(run0) as f64 / 1e9 / secs;
+        let wait = wait1.saturating_sub(wait0) as f64 / 1e9 / secs;
+        total += run;
+        if run >= 0.005 || wait >= 0.005 {
+            parts.push(format!("{group}={run:.2}/{wait:.2}"));
+        }
+    }
+    (total, parts.join(" "))
 }
 
 fn io_write_bytes(pid: u32) -> u64 {
     std::fs::read_to_string(format!("/proc/{pid}/io"))
         .ok()
         .and_then(|s| {
-            s.lines()
-                .find_map(|l| l.strip_prefix("write_bytes: ").map(|v| v.trim().parse().ok()))
+            s.lines().find_map(|l| {
+                l.strip_prefix("write_bytes: ")
+                    .map(|v| v.trim().parse().ok())
+            })
         })
         .flatten()
         .unwrap_or(0)
@@ -426,7 +454,10 @@ fn io_write_bytes(pid: u32) -> u64 {
 
 fn main() -> anyhow::Result<()> {
     let args = Args::parse();
-    ensure!(args.conversations >= 1, "--conversations must be at least 1");
+    ensure!(
+        args.conversations >= 1,
+        "--conversations must be at least 1"
+    );
     ensure!(args.clients >= 1, "--clients must be at least 1");
     ensure!(args.seconds > 0.0 && args.warmup >= 0.0, "bad durations");
     let rt = tokio::runtime::Builder::new_multi_thread()
@@ -435,10 +466,14 @@ fn main() -> anyhow::Result<()> {
         .build()?;
     // Bound the whole run: set-up, load, verification.
     let budget = Duration::from_secs_f64(args.warmup + args.seconds + 300.0);
+    // Dropping `run` (time-out, Ctrl-C) drops the server handle, which kills the server.
     rt.block_on(async {
-        match tokio::time::timeout(budget, run(args)).await {
-            Ok(result) => result,
-            Err(_) => bail!("benchmark exceeded its time budget of {budget:?}"),
+        tokio::select! {
+            outcome = tokio::time::timeout(budget, run(args)) => match outcome {
+                Ok(result) => result,
+                Err(_) => bail!("benchmark exceeded its time budget of {budget:?}"),
+            },
+            _ = tokio::signal::ctrl_c() => bail!("interrupted"),
         }
     })
 }
@@ -455,7 +490,8 @@ async fn run(args: Args) -> anyhow::Result<()> {
     wait_healthy(&setup, &base).await?;
 
     let t = Instant::now();
-    let sids = create_conversations(&setup, &base, args.conversations, args.clients.min(64)).await?;
+    let sids =
+        create_conversations(&setup, &base, args.conversations, args.clients.min(64)).await?;
     eprintln!(
         "created {} conversations in {:.2} s",
         sids.len(),
@@ -470,7 +506,7 @@ async fn run(args: Args) -> anyhow::Result<()> {
         acked: sids.iter().map(|_| AtomicU64::new(0)).collect(),
         sids,
         next: AtomicU64::new(0),
-        printed_errors: AtomicUsize::new(0),
+        error_count: AtomicUsize::new(0),
         body: "x".repeat(args.body_bytes),
     });
 
@@ -481,34 +517,39 @@ async fn run(args: Args) -> anyhow::Result<()> {
     let start = Instant::now();
     let measure_from = start + Duration::from_secs_f64(args.warmup);
     let measure_to = measure_from + Duration::from_secs_f64(args.seconds);
-    let tasks: Vec<_> = clients
-        .into_iter()
-        .map(|c| tokio::spawn(client_loop(c, shared.clone(), measure_from, measure_to)))
-        .collect();
+    // A JoinSet aborts its tasks when dropped (time-out, Ctrl-C, error).
+    let mut tasks = tokio::task::JoinSet::new();
+    for c in clients {
+        tasks.spawn(client_loop(c, shared.clone(), measure_from, measure_to));
+    }
 
     // CPU and disk-write accounting over the measured window.
     tokio::time::sleep_until(measure_from.into()).await;
+    let pid_s = pid.to_string();
     let (srv0, own0, io0) = (
-        thread_cpu(pid),
-        proc_ticks("/proc/self/stat"),
+        thread_sched(&pid_s),
+        thread_sched("self"),
         io_write_bytes(pid),
     );
     tokio::time::sleep_until(measure_to.into()).await;
     let (srv1, own1, io1) = (
-        thread_cpu(pid),
-        proc_ticks("/proc/self/stat"),
+        thread_sched(&pid_s),
+        thread_sched("self"),
         io_write_bytes(pid),
     );
 
     let mut hist = Histogram::<u64>::new_with_bounds(1, 60_000_000, 3)?;
     let (mut ok, mut errors) = (0u64, 0u64);
-    for t in tasks {
-        let r = t.await?;
+    while let Some(r) = tasks.join_next().await {
+        let r = r?;
         hist.add(&r.hist)?;
         ok += r.measured_ok;
         errors += r.errors;
     }
-    let total_errors = shared.printed_errors.load(Ordering::Relaxed);
+    let total_errors = shared.error_count.load(Ordering::Relaxed);
+    if total_errors as u64 > errors {
+        eprintln!("{total_errors} errors in total, warm-up and window edges included");
+    }
 
     let ms = |q: f64| hist.value_at_quantile(q) as f64 / 1000.0;
     println!(
@@ -525,36 +566,30 @@ async fn run(args: Args) -> anyhow::Result<()> {
         errors,
     );
 
-    // Where the CPU went during the measured window (clock ticks are 1/100 s on Linux).
-    let hz = 100.0;
+    // Where the CPU went during the measured window: per thread group, cores on CPU / cores
+    // runnable but waiting for a CPU (from /proc/*/task/*/schedstat).
     let secs = args.seconds;
-    let mut by_group: BTreeMap<String, f64> = BTreeMap::new();
-    for (name, t1) in &srv1 {
-        let t0 = srv0.get(name).copied().unwrap_or(0);
-        let group = if name.starts_with("actix-rt|system") || name.starts_with("actix-server w") {
-            "http-workers".to_owned()
-        } else if name.starts_with("tokio-runtime-w") || name.starts_with("tokio-rt") {
-            "blocking-pool".to_owned()
-        } else {
-            name.clone()
-        };
-        *by_group.entry(group).or_insert(0.0) += (t1 - t0) as f64 / hz / secs;
-    }
-    let server_total: f64 = by_group.values().sum();
-    let groups: Vec<String> = by_group
+    let (server_cpu, server_parts) = sched_delta(&srv0, &srv1, secs);
+    let (own_cpu, _) = sched_delta(&own0, &own1, secs);
+    let own_wait: f64 = own1
         .iter()
-        .filter(|(_, v)| **v >= 0.005)
-        .map(|(k, v)| format!("{k}={v:.2}"))
-        .collect();
+        .map(|(g, (_, w1))| w1.saturating_sub(own0.get(g).map_or(0, |x| x.1)) as f64 / 1e9 / secs)
+        .sum();
+    let written = io1.saturating_sub(io0) as f64;
     println!(
-        "  cpu (cores busy): server={server_total:.2} [{}] load-generator={:.2}; server disk writes {:.1} MB/s ({:.0} B/msg)",
-        groups.join(" "),
-        (own1 - own0) as f64 / hz / secs,
-        (io1 - io0) as f64 / secs / 1e6,
-        if ok > 0 { (io1 - io0) as f64 / ok as f64 } else { 0.0 },
+        "  cpu (cores on-cpu/runqueue-wait): server={server_cpu:.2} [{server_parts}] load-generator={own_cpu:.2}/{own_wait:.2}; server disk writes {:.1} MB/s ({:.0} B/msg)",
+        written / secs / 1e6,
+        if ok > 0 { written / ok as f64 } else { 0.0 },
     );
 
-    let check = verify(&setup, &base, &shared, args.verify_sample, total_errors == 0).await?;
+    let check = verify(
+        &setup,
+        &base,
+        &shared,
+        args.verify_sample,
+        total_errors == 0,
+    )
+    .await?;
     println!("  {check}");
     drop(server);
     Ok(())
