@@ -3,6 +3,7 @@
 //! reads never wait for the writer and never block an async worker.
 
 mod apply;
+mod checkpoint;
 mod reads;
 mod schema;
 mod writer;
@@ -22,6 +23,7 @@ use writer::WriterHandle;
 pub struct SqliteStore {
     writer: WriterHandle,
     readers: Pool<SqliteConnectionManager>,
+    _checkpointer: checkpoint::Checkpointer,
 }
 
 /// File name of the database inside the data directory.
@@ -40,6 +42,9 @@ impl SqliteStore {
         };
         conn.pragma_update(None, "synchronous", sync)?;
         schema::migrate(&mut conn)?;
+        // Checkpoints run on their own thread (see `checkpoint`), never inside a commit.
+        conn.pragma_update(None, "wal_autocheckpoint", 0)?;
+        let checkpointer = checkpoint::Checkpointer::spawn(&path)?;
         conn.set_prepared_statement_cache_capacity(64);
 
         let manager = SqliteConnectionManager::file(&path)
@@ -54,7 +59,11 @@ impl SqliteStore {
             .map_err(|e| StoreError::Database(format!("reader pool: {e}")))?;
         let writer = WriterHandle::spawn(conn, settings.max_batch)
             .map_err(|e| StoreError::Database(format!("writer thread: {e}")))?;
-        Ok(SqliteStore { writer, readers })
+        Ok(SqliteStore {
+            writer,
+            readers,
+            _checkpointer: checkpointer,
+        })
     }
 
     /// Runs `f` on a pooled read connection in a blocking task.
