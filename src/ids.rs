@@ -97,6 +97,8 @@ sid_type!(/// A messaging service (`MG…`), stored as given; we do not host mes
     MessagingServiceSid, "MG");
 sid_type!(/// An uploaded media item (`ME…`).
     MediaSid, "ME");
+sid_type!(/// An API key (`SK…`): signs access tokens and authenticates REST calls.
+    KeySid, "SK");
 
 #[cfg(test)]
 mod tests {

@@ -20,9 +20,11 @@
 pub mod accounts;
 pub mod api;
 pub mod cluster;
+pub mod commands;
 pub mod config;
 pub mod conversations;
 pub mod error;
+pub mod gateway;
 pub mod ids;
 pub mod startup;
 pub mod store;

@@ -4,7 +4,9 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 
 use clap::{Parser, Subcommand};
+use switchboard::commands::token::{self, TokenRequest};
 use switchboard::config::Settings;
+use switchboard::gateway::token::Role;
 use switchboard::startup::Application;
 
 #[derive(Parser)]
@@ -28,6 +30,27 @@ enum Command {
         /// Address to listen on [default: 127.0.0.1:8080].
         #[arg(long)]
         listen: Option<SocketAddr>,
+        /// Data directory [default: ./data].
+        #[arg(long)]
+        data_dir: Option<PathBuf>,
+    },
+    /// Mint a development access token (Twilio format) for the WebSocket gateway.
+    Token {
+        /// The identity the token speaks for.
+        #[arg(long)]
+        identity: String,
+        /// agent, supervisor or guest.
+        #[arg(long, default_value = "agent")]
+        role: String,
+        /// Lifetime, e.g. 30m, 1h (at most 24h).
+        #[arg(long, default_value = "1h")]
+        ttl: humantime::Duration,
+        /// Account (default: SWITCHBOARD_ACCOUNT_SID, else the only top-level account).
+        #[arg(long)]
+        account: Option<String>,
+        /// TOML configuration file (for the data directory and store settings).
+        #[arg(long)]
+        config: Option<PathBuf>,
         /// Data directory [default: ./data].
         #[arg(long)]
         data_dir: Option<PathBuf>,
@@ -67,6 +90,41 @@ fn main() -> anyhow::Result<()> {
                 app.run_until_stopped().await?;
                 Ok(())
             })
+        }
+        Command::Token {
+            identity,
+            role,
+            ttl,
+            account,
+            config,
+            data_dir,
+        } => {
+            let mut settings = Settings::load(config.as_deref())?;
+            if let Some(dir) = data_dir {
+                settings.server.data_dir = dir;
+            }
+            settings.log.level = "warn".into();
+            switchboard::telemetry::init(&settings.log);
+            let role = match role.as_str() {
+                "agent" => Role::Agent,
+                "supervisor" => Role::Supervisor,
+                "guest" => Role::Guest,
+                other => anyhow::bail!("--role must be agent, supervisor or guest, not {other:?}"),
+            };
+            let account = match account {
+                Some(a) => Some(a.parse().map_err(|e| anyhow::anyhow!("--account: {e}"))?),
+                None => None,
+            };
+            let ttl_secs = i64::try_from(ttl.as_secs()).unwrap_or(i64::MAX);
+            let request = TokenRequest {
+                identity,
+                role,
+                ttl_secs,
+                account,
+            };
+            let token = actix_web::rt::System::new().block_on(token::run(&settings, request))?;
+            println!("{token}");
+            Ok(())
         }
     }
 }

@@ -10,14 +10,15 @@ use std::sync::Arc;
 use dashmap::DashMap;
 use subtle::ConstantTimeEq;
 
-use crate::ids::{AccountSid, ServiceSid};
-use crate::store::records::AccountRecord;
+use crate::ids::{AccountSid, KeySid, ServiceSid};
+use crate::store::records::{AccountRecord, KeyRecord};
 use crate::store::{Store, StoreError};
 
 /// Known accounts by SID, with caches of what every request asks: the account's default
 /// service and which account owns a service.
 pub struct Accounts {
     by_sid: DashMap<AccountSid, AccountRecord>,
+    keys: DashMap<KeySid, KeyRecord>,
     default_service: DashMap<AccountSid, ServiceSid>,
     service_owner: DashMap<ServiceSid, AccountSid>,
     store: Arc<dyn Store>,
@@ -30,24 +31,74 @@ impl Accounts {
         for account in store.accounts().await? {
             by_sid.insert(account.sid.clone(), account);
         }
+        let keys = DashMap::new();
+        for key in store.keys().await? {
+            keys.insert(key.sid.clone(), key);
+        }
         Ok(Accounts {
             by_sid,
+            keys,
             default_service: DashMap::new(),
             service_owner: DashMap::new(),
             store,
         })
     }
 
-    /// The account whose SID and auth token these are, if any.
-    pub fn authenticate(&self, username: &str, password: &str) -> Option<AccountSid> {
-        let sid: AccountSid = username.parse().ok()?;
-        let account = self.by_sid.get(&sid)?;
-        let ok: bool = account
-            .auth_token
-            .as_bytes()
-            .ct_eq(password.as_bytes())
-            .into();
-        (ok && account.status == "active").then_some(sid)
+    /// The account these Basic-auth credentials belong to: account SID + auth token, or
+    /// API key SID + secret.
+    pub async fn authenticate(&self, username: &str, password: &str) -> Option<AccountSid> {
+        let (sid, secret) = if let Ok(key) = username.parse::<KeySid>() {
+            let key = self.find_key(&key).await?;
+            (key.account_sid, key.secret)
+        } else {
+            let sid: AccountSid = username.parse().ok()?;
+            let token = self.by_sid.get(&sid)?.auth_token.clone();
+            (sid, token)
+        };
+        let ok: bool = secret.as_bytes().ct_eq(password.as_bytes()).into();
+        let active = self.by_sid.get(&sid).is_some_and(|a| a.status == "active");
+        (ok && active).then_some(sid)
+    }
+
+    /// An API key by SID, from the cache or else the store (another process, such as
+    /// `switchboard token`, may have created it).
+    pub async fn find_key(&self, sid: &KeySid) -> Option<KeyRecord> {
+        if let Some(key) = self.keys.get(sid) {
+            return Some(key.clone());
+        }
+        let key = self.store.key(sid).await.ok().flatten()?;
+        self.keys.insert(sid.clone(), key.clone());
+        Some(key)
+    }
+
+    /// The account's API keys, oldest first.
+    pub fn keys_of(&self, account: &AccountSid) -> Vec<KeyRecord> {
+        let mut out: Vec<_> = self
+            .keys
+            .iter()
+            .filter(|k| &k.account_sid == account)
+            .map(|k| k.clone())
+            .collect();
+        out.sort_by(|a, b| (a.date_created, a.sid.as_str()).cmp(&(b.date_created, b.sid.as_str())));
+        out
+    }
+
+    /// Persists a new or changed API key, then makes it usable.
+    pub async fn put_key(&self, key: KeyRecord) -> Result<KeyRecord, StoreError> {
+        self.store
+            .submit(vec![crate::store::Mutation::PutKey(key.clone())])
+            .await?;
+        self.keys.insert(key.sid.clone(), key.clone());
+        Ok(key)
+    }
+
+    /// Deletes an API key; tokens it signed stop verifying at once.
+    pub async fn delete_key(&self, sid: &KeySid) -> Result<(), StoreError> {
+        self.store
+            .submit(vec![crate::store::Mutation::DeleteKey(sid.clone())])
+            .await?;
+        self.keys.remove(sid);
+        Ok(())
     }
 
     /// An account by SID.

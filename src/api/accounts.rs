@@ -15,7 +15,8 @@ use crate::error::ApiError;
 use crate::ids::{AccountSid, random_hex32};
 use crate::store::records::{AccountRecord, now};
 
-fn rfc2822(t: i64) -> String {
+/// The 2010 API's date format.
+pub fn rfc2822(t: i64) -> String {
     chrono::DateTime::from_timestamp(t, 0)
         .unwrap_or_default()
         .format("%a, %d %b %Y %H:%M:%S +0000")
@@ -40,7 +41,8 @@ fn render(a: &AccountRecord) -> Value {
     })
 }
 
-fn visible(
+/// The account of the path's `{account}`, if the caller may see it (itself or a subaccount).
+pub fn visible(
     state: &AppState,
     caller: &Caller,
     req: &HttpRequest,
@@ -140,37 +142,16 @@ pub async fn list(
             name.is_none_or(|n| a.friendly_name == n) && status.is_none_or(|s| a.status == s)
         })
         .collect();
-    let start = page.offset() as usize;
-    let items: Vec<Value> = all
-        .iter()
-        .skip(start)
-        .take(page.size as usize)
-        .map(render)
+    let all: Vec<Value> = all.iter().map(render).collect();
+    let filters: Vec<(&str, &str)> = [("FriendlyName", name), ("Status", status)]
+        .into_iter()
+        .filter_map(|(k, v)| v.map(|v| (k, v)))
         .collect();
-    let has_more = all.len() > start + items.len();
-    let mut filters = form_urlencoded::Serializer::new(String::new());
-    for (k, v) in [("FriendlyName", name), ("Status", status)] {
-        if let Some(v) = v {
-            filters.append_pair(k, v);
-        }
-    }
-    let filters = filters.finish();
-    let uri = |n: u32| {
-        format!(
-            "/2010-04-01/Accounts.json?{filters}{}PageSize={}&Page={n}",
-            if filters.is_empty() { "" } else { "&" },
-            page.size
-        )
-    };
-    Ok(HttpResponse::Ok().json(json!({
-        "accounts": items,
-        "start": start,
-        "end": start + items.len().saturating_sub(1),
-        "page": page.page,
-        "page_size": page.size,
-        "first_page_uri": uri(0),
-        "previous_page_uri": if page.page > 0 { Value::String(uri(page.page - 1)) } else { Value::Null },
-        "next_page_uri": if has_more { Value::String(uri(page.page + 1)) } else { Value::Null },
-        "uri": uri(page.page),
-    })))
+    Ok(HttpResponse::Ok().json(pagination::render_v2010(
+        "accounts",
+        &all,
+        page,
+        "/2010-04-01/Accounts.json",
+        &filters,
+    )))
 }

@@ -39,15 +39,17 @@ fn basic_credentials(req: &HttpRequest) -> Option<(String, String)> {
 }
 
 impl Caller {
-    /// Authenticates the request.
-    pub fn from_request_sync(req: &HttpRequest) -> Result<Caller, ApiError> {
+    /// Authenticates the request (account SID + auth token, or API key SID + secret).
+    pub async fn authenticate(req: &HttpRequest) -> Result<Caller, ApiError> {
         let state = req
             .app_data::<web::Data<AppState>>()
-            .ok_or(ApiError::Internal)?;
+            .ok_or(ApiError::Internal)?
+            .clone();
         let (user, pass) = basic_credentials(req).ok_or(ApiError::Unauthenticated)?;
         let account = state
             .accounts
             .authenticate(&user, &pass)
+            .await
             .ok_or(ApiError::Unauthenticated)?;
         Ok(Caller { account })
     }
@@ -55,10 +57,11 @@ impl Caller {
 
 impl FromRequest for Caller {
     type Error = ApiError;
-    type Future = std::future::Ready<Result<Caller, ApiError>>;
+    type Future = Pin<Box<dyn Future<Output = Result<Caller, ApiError>>>>;
 
     fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
-        std::future::ready(Caller::from_request_sync(req))
+        let req = req.clone();
+        Box::pin(async move { Caller::authenticate(&req).await })
     }
 }
 
@@ -91,12 +94,12 @@ impl FromRequest for Ctx {
     type Future = Pin<Box<dyn Future<Output = Result<Ctx, ApiError>>>>;
 
     fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
-        let caller = Caller::from_request_sync(req);
+        let request = req.clone();
         let state = req.app_data::<web::Data<AppState>>().cloned();
         let service_in_path = req.match_info().get("service").map(str::to_owned);
         let origin = state.as_ref().map(|s| origin(req, s)).unwrap_or_default();
         Box::pin(async move {
-            let caller = caller?;
+            let caller = Caller::authenticate(&request).await?;
             let state = state.ok_or(ApiError::Internal)?;
             let v1 = format!("{origin}/conversations/v1");
             let (service, base) = match service_in_path {

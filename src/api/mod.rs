@@ -9,6 +9,7 @@ pub mod context;
 pub mod conversations;
 pub mod health;
 pub mod idempotency;
+pub mod keys;
 pub mod messages;
 pub mod pagination;
 pub mod params;
@@ -182,6 +183,17 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
                     resource("/Accounts.json")
                         .route(web::get().to(accounts::list))
                         .route(web::post().to(accounts::create)),
+                )
+                .service(
+                    resource("/Accounts/{account}/Keys.json")
+                        .route(web::get().to(keys::list))
+                        .route(web::post().to(keys::create)),
+                )
+                .service(
+                    resource("/Accounts/{account}/Keys/{key}.json")
+                        .route(web::get().to(keys::fetch))
+                        .route(web::post().to(keys::update))
+                        .route(web::delete().to(keys::delete)),
                 )
                 .service(
                     resource("/Accounts/{account}.json")

@@ -43,6 +43,48 @@ fn page_url(list_url: &str, filters: &[(&str, String)], size: u32, page: u32) ->
     format!("{list_url}?{}", q.finish())
 }
 
+/// Renders a page of an in-memory list in the 2010-04-01 API's format (`*_page_uri` relative
+/// to the product root, `start`/`end`), as `/api` resources use it.
+pub fn render_v2010(
+    key: &str,
+    all: &[Value],
+    req: PageRequest,
+    path: &str,
+    filters: &[(&str, &str)],
+) -> Value {
+    let start = req.offset() as usize;
+    let items: Vec<Value> = all
+        .iter()
+        .skip(start)
+        .take(req.size as usize)
+        .cloned()
+        .collect();
+    let has_more = all.len() > start + items.len();
+    let mut q = form_urlencoded::Serializer::new(String::new());
+    for (k, v) in filters {
+        q.append_pair(k, v);
+    }
+    let q = q.finish();
+    let uri = |n: u32| {
+        format!(
+            "{path}?{q}{}PageSize={}&Page={n}",
+            if q.is_empty() { "" } else { "&" },
+            req.size
+        )
+    };
+    json!({
+        key: items,
+        "start": start,
+        "end": start + items.len().saturating_sub(1),
+        "page": req.page,
+        "page_size": req.size,
+        "first_page_uri": uri(0),
+        "previous_page_uri": if req.page > 0 { Value::String(uri(req.page - 1)) } else { Value::Null },
+        "next_page_uri": if has_more { Value::String(uri(req.page + 1)) } else { Value::Null },
+        "uri": uri(req.page),
+    })
+}
+
 /// Renders one page of `items` under `key`.
 pub fn render<T>(
     key: &str,

@@ -106,6 +106,10 @@ pub enum Mutation {
     PutIdempotency(IdempotencyRecord),
     /// Forget idempotency records created before the given time.
     PurgeIdempotency(Timestamp),
+    /// Insert or replace an API key.
+    PutKey(KeyRecord),
+    /// Delete an API key.
+    DeleteKey(crate::ids::KeySid),
 }
 
 /// Resolves when the unit it belongs to has committed (or failed).
@@ -182,6 +186,10 @@ pub trait WriteLog: Send + Sync {
 /// Accounts, services, roles and users.
 #[async_trait]
 pub trait AccountStore: Send + Sync {
+    /// Every API key (for the credential cache).
+    async fn keys(&self) -> Result<Vec<KeyRecord>, StoreError>;
+    /// One API key (keys created by another process, e.g. `switchboard token`).
+    async fn key(&self, sid: &crate::ids::KeySid) -> Result<Option<KeyRecord>, StoreError>;
     /// Every account (for the credential cache).
     async fn accounts(&self) -> Result<Vec<AccountRecord>, StoreError>;
     /// An account's Conversations configuration.

@@ -31,6 +31,23 @@ pub struct AccountRecord {
     pub date_updated: Timestamp,
 }
 
+/// An API key: its secret signs access tokens (HS256) and authenticates REST calls.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct KeyRecord {
+    /// `SK…`
+    pub sid: crate::ids::KeySid,
+    /// Owner.
+    pub account_sid: AccountSid,
+    /// Display name.
+    pub friendly_name: String,
+    /// The secret, shown to the client only when the key is created.
+    pub secret: String,
+    /// Creation time.
+    pub date_created: Timestamp,
+    /// Last change.
+    pub date_updated: Timestamp,
+}
+
 /// The account-wide Conversations configuration (`/v1/Configuration`).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct AccountConfigRecord {

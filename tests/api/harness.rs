@@ -167,6 +167,11 @@ impl TestServer {
         }
     }
 
+    /// The data directory.
+    pub fn data_dir(&self) -> &std::path::Path {
+        &self.data
+    }
+
     /// The server's process id.
     pub fn pid(&self) -> u32 {
         self.child.as_ref().map(Child::id).expect("running")

@@ -7,6 +7,7 @@ mod conversations;
 mod durability;
 mod errors;
 mod idempotency;
+mod keys;
 mod messages;
 mod participants;
 mod resources;

@@ -168,3 +168,23 @@ def test_account_list_and_filters(server, client, uid):
     assert two.sid in suspended and one.sid not in suspended
     active = {a.sid for a in client.api.v2010.accounts.list(status="active")}
     assert one.sid in active and two.sid not in active
+
+
+def test_api_keys_authenticate_the_helper_library(server, client):
+    key = client.api.v2010.account.new_keys.create(friendly_name="backend")
+    assert_sid(key.sid, "SK")
+    assert key.secret
+    assert client.api.v2010.account.keys(key.sid).fetch().friendly_name == "backend"
+    assert key.sid in {k.sid for k in client.api.v2010.account.keys.list()}
+
+    # Client(api_key, api_secret, account_sid) as Twilio documents it.
+    from twilio.rest import Client
+
+    keyed = Client(key.sid, key.secret, server.account_sid)
+    keyed.conversations.base_url = server.base + "/conversations"
+    conv = keyed.conversations.v1.conversations.create(friendly_name="via API key")
+    assert conv.account_sid == server.account_sid
+
+    assert client.api.v2010.account.keys(key.sid).delete() is True
+    with expect_error(401, 20003):
+        keyed.conversations.v1.conversations(conv.sid).fetch()

@@ -275,6 +275,16 @@ fn apply(conn: &Connection, mutation: &Mutation) -> Result<(), StoreError> {
                 params![r.account_sid.as_str(), r.key, r.date_created, json(r)?],
             )?;
         }
+        Mutation::PutKey(k) => {
+            exec(
+                conn,
+                "INSERT OR REPLACE INTO api_keys (sid, account_sid, data) VALUES (?1, ?2, ?3)",
+                params![k.sid.as_str(), k.account_sid.as_str(), json(k)?],
+            )?;
+        }
+        Mutation::DeleteKey(sid) => {
+            exec(conn, "DELETE FROM api_keys WHERE sid = ?1", [sid.as_str()])?;
+        }
         Mutation::PurgeIdempotency(before) => {
             exec(
                 conn,

@@ -52,6 +52,27 @@ fn page<T: DeserializeOwned>(
 
 #[async_trait]
 impl AccountStore for SqliteStore {
+    async fn keys(&self) -> Result<Vec<KeyRecord>, StoreError> {
+        self.read(|c| {
+            let mut stmt = c.prepare("SELECT data FROM api_keys")?;
+            let rows = stmt.query_map([], |r| r.get::<_, String>(0))?;
+            rows.map(|r| decode(&r?)).collect()
+        })
+        .await
+    }
+
+    async fn key(&self, sid: &crate::ids::KeySid) -> Result<Option<KeyRecord>, StoreError> {
+        let sid = sid.clone();
+        self.read(move |c| {
+            one(
+                c,
+                "SELECT data FROM api_keys WHERE sid = ?1",
+                &[&sid.as_str()],
+            )
+        })
+        .await
+    }
+
     async fn accounts(&self) -> Result<Vec<AccountRecord>, StoreError> {
         self.read(|c| {
             let mut stmt = c.prepare("SELECT data FROM accounts")?;

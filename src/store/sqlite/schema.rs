@@ -99,6 +99,15 @@ const MIGRATIONS: &[&str] = &[
     );
     CREATE INDEX idempotency_created ON idempotency(date_created);
     "#,
+    // 2: API keys (access-token signing and REST auth).
+    r#"
+    CREATE TABLE api_keys (
+        sid TEXT PRIMARY KEY,
+        account_sid TEXT NOT NULL,
+        data TEXT NOT NULL
+    );
+    CREATE INDEX api_keys_account ON api_keys(account_sid);
+    "#,
 ];
 
 /// Brings the database schema up to date.
