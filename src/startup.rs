@@ -86,6 +86,7 @@ impl Application {
             registry,
             accounts,
             bus,
+            metrics: crate::telemetry::metrics::install(),
             idempotency_locks: DashMap::new(),
         });
         let mut server = HttpServer::new(move || {

@@ -1,4 +1,4 @@
-//! `/healthz` (the process serves requests) and `/readyz` (its store answers).
+//! `/healthz` (the process serves requests), `/readyz` (its store answers) and `/metrics`.
 
 use actix_web::{HttpResponse, web};
 
@@ -7,6 +7,13 @@ use crate::api::AppState;
 /// Liveness: 200 once the server accepts requests.
 pub async fn healthz() -> HttpResponse {
     HttpResponse::Ok().json(serde_json::json!({"status": "ok"}))
+}
+
+/// Prometheus metrics in the text exposition format.
+pub async fn metrics(state: web::Data<AppState>) -> HttpResponse {
+    HttpResponse::Ok()
+        .content_type("text/plain; version=0.0.4")
+        .body(state.metrics.render())
 }
 
 /// Readiness: 200 when a store read succeeds.

@@ -45,6 +45,8 @@ pub struct AppState {
     pub accounts: Arc<Accounts>,
     /// Committed conversation events.
     pub bus: Arc<dyn EventBus>,
+    /// Renders Prometheus metrics.
+    pub metrics: metrics_exporter_prometheus::PrometheusHandle,
     /// One lock per in-flight idempotency key.
     pub idempotency_locks: DashMap<String, Arc<tokio::sync::Mutex<()>>>,
 }
@@ -147,6 +149,7 @@ fn conversation_routes(cfg: &mut web::ServiceConfig) {
 pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.route("/healthz", web::get().to(health::healthz))
         .route("/readyz", web::get().to(health::readyz))
+        .route("/metrics", web::get().to(health::metrics))
         .service(
             web::scope("/conversations/v1/Services/{service}")
                 .service(

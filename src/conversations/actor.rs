@@ -22,6 +22,7 @@ use super::state::{Conversation, Plan};
 use crate::error::ApiError;
 use crate::ids::ConversationSid;
 use crate::store::records::{ConversationRecord, LoadedConversation, now};
+use crate::telemetry::metrics as telemetry;
 
 /// Where the actor is in its life.
 enum Phase {
@@ -227,6 +228,7 @@ impl Actor for ConversationActor {
     type Context = Context<Self>;
 
     fn started(&mut self, ctx: &mut Self::Context) {
+        metrics::gauge!(telemetry::ACTORS_LIVE).increment(1.0);
         if matches!(self.phase, Phase::Loading) {
             let store = self.deps.store.clone();
             let sid = self.sid.clone();
@@ -260,6 +262,7 @@ impl Actor for ConversationActor {
     }
 
     fn stopped(&mut self, ctx: &mut Self::Context) {
+        metrics::gauge!(telemetry::ACTORS_LIVE).decrement(1.0);
         let me = ctx.address();
         self.registry.remove_if(&self.sid, |_, addr| *addr == me);
     }
@@ -445,6 +448,7 @@ impl Handler<PostMessage> for ConversationActor {
             act.inflight -= 1;
             match result {
                 Ok(()) => {
+                    metrics::counter!(telemetry::MESSAGES_COMMITTED).increment(1);
                     act.publisher.complete(seq, events, &act.deps);
                     act.schedule_timers();
                     Ok(value)

@@ -246,6 +246,16 @@ impl TestServer {
         self.send(self.http.get(self.url(path)), self.creds())
     }
 
+    /// GET a non-JSON page (e.g. `/metrics`) without credentials.
+    pub fn get_text(&self, path: &str) -> String {
+        self.http
+            .get(format!("{}{path}", self.origin))
+            .send()
+            .expect("request sent")
+            .text()
+            .expect("body")
+    }
+
     /// POST a form with the default credentials.
     pub fn post(&self, path: &str, pairs: &[(&str, &str)]) -> Reply {
         self.post_raw(path, form(pairs), &[])

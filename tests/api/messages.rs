@@ -131,3 +131,35 @@ fn delivery_receipts_list_is_empty_for_chat_messages() {
     s.get(&format!("{receipts}/DY00000000000000000000000000000000"))
         .expect_error(404, 20404);
 }
+
+#[test]
+fn metrics_count_committed_messages_and_batches() {
+    let s = TestServer::spawn();
+    let c = s.conversation(&[]);
+    for i in 0..3 {
+        s.post(
+            &format!("/Conversations/{c}/Messages"),
+            &[("Body", &format!("m{i}"))],
+        )
+        .expect(201);
+    }
+    let text = s.get_text("/metrics");
+    let value = |name: &str| {
+        text.lines()
+            .find_map(|l| {
+                l.strip_prefix(name)
+                    .and_then(|rest| rest.trim().parse::<f64>().ok())
+            })
+            .unwrap_or_else(|| panic!("{name} missing from:\n{text}"))
+    };
+    assert_eq!(
+        value("switchboard_conversations_messages_committed_total"),
+        3.0
+    );
+    assert_eq!(value("switchboard_conversations_actors_live"), 1.0);
+    assert!(
+        value("switchboard_store_batch_units_count") >= 4.0,
+        "conversation + 3 messages committed"
+    );
+    assert!(text.contains("switchboard_store_commit_seconds"));
+}

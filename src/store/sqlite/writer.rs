@@ -10,6 +10,7 @@ use tokio::sync::oneshot;
 
 use super::apply::apply_unit;
 use crate::store::{Commit, Mutation, StoreError};
+use crate::telemetry::metrics as telemetry;
 
 /// A unit waiting for the writer.
 struct Pending {
@@ -55,7 +56,13 @@ fn run(mut conn: Connection, rx: mpsc::Receiver<Pending>, max_batch: usize) {
             }
         }
         outcomes.clear();
+        let started = std::time::Instant::now();
         let committed = commit_batch(&mut conn, &batch, &mut outcomes);
+        metrics::histogram!(telemetry::BATCH_UNITS).record(batch.len() as f64);
+        metrics::histogram!(telemetry::COMMIT_SECONDS).record(started.elapsed().as_secs_f64());
+        if committed.is_err() {
+            metrics::counter!(telemetry::COMMIT_FAILURES).increment(1);
+        }
         for (pending, outcome) in batch.drain(..).zip(outcomes.drain(..)) {
             let result = match &committed {
                 Ok(()) => outcome,

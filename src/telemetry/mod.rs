@@ -1,4 +1,7 @@
-//! Structured logging with `tracing`. Message bodies and tokens are never logged.
+//! Structured logging with `tracing` and Prometheus [`metrics`]. Message bodies and tokens are
+//! never logged.
+
+pub mod metrics;
 
 use tracing_subscriber::EnvFilter;
 

@@ -1,0 +1,30 @@
+//! Prometheus metrics, served at `/metrics`. Names follow `switchboard_<domain>_<thing>_<unit>`;
+//! the code records them through the `metrics` facade where the event happens.
+
+use std::sync::OnceLock;
+
+use metrics_exporter_prometheus::{PrometheusBuilder, PrometheusHandle};
+
+/// Messages committed (REST and, later, WebSocket sends).
+pub const MESSAGES_COMMITTED: &str = "switchboard_conversations_messages_committed_total";
+/// Conversation actors currently running.
+pub const ACTORS_LIVE: &str = "switchboard_conversations_actors_live";
+/// Write units per committed batch (group-commit effectiveness).
+pub const BATCH_UNITS: &str = "switchboard_store_batch_units";
+/// Time to apply and commit one batch.
+pub const COMMIT_SECONDS: &str = "switchboard_store_commit_seconds";
+/// Batches whose commit failed.
+pub const COMMIT_FAILURES: &str = "switchboard_store_commit_failures_total";
+
+static HANDLE: OnceLock<PrometheusHandle> = OnceLock::new();
+
+/// Installs the process-wide recorder (once) and returns the handle that renders it.
+pub fn install() -> PrometheusHandle {
+    HANDLE
+        .get_or_init(|| match PrometheusBuilder::new().install_recorder() {
+            Ok(handle) => handle,
+            // Another recorder is already installed (embedding): render an empty registry.
+            Err(_) => PrometheusBuilder::new().build_recorder().handle(),
+        })
+        .clone()
+}
