@@ -37,19 +37,25 @@ fn bad_configuration_fails_at_start_naming_the_key() {
     assert!(err.contains("rate_limit_per_secnd"), "{err}");
 }
 
-#[test]
-fn first_start_generates_prints_and_saves_credentials() {
-    let dir = tempfile::tempdir().expect("tmp");
+/// Starts `serve` on `dir` with no credentials in the environment; yields its stdout lines.
+fn serve(dir: &std::path::Path) -> (std::process::Child, impl Iterator<Item = String>) {
     let mut child = switchboard()
         .args(["serve", "--listen", "127.0.0.1:0", "--data-dir"])
-        .arg(dir.path())
+        .arg(dir)
         .env("SWITCHBOARD__LOG__LEVEL", "warn")
         .stdout(Stdio::piped())
         .spawn()
         .expect("start");
-    let mut lines = BufReader::new(child.stdout.take().expect("stdout"))
+    let lines = BufReader::new(child.stdout.take().expect("stdout"))
         .lines()
         .map_while(Result::ok);
+    (child, lines)
+}
+
+#[test]
+fn first_start_generates_prints_and_saves_credentials() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let (mut child, mut lines) = serve(dir.path());
     let created = lines.next().expect("credentials line");
     let origin = lines
         .find_map(|l| {
@@ -90,18 +96,8 @@ fn first_start_generates_prints_and_saves_credentials() {
     let _ = child.wait();
 
     // A second start keeps the account and prints no credentials.
-    let mut again = switchboard()
-        .args(["serve", "--listen", "127.0.0.1:0", "--data-dir"])
-        .arg(dir.path())
-        .env("SWITCHBOARD__LOG__LEVEL", "warn")
-        .stdout(Stdio::piped())
-        .spawn()
-        .expect("start");
-    let first = BufReader::new(again.stdout.take().expect("stdout"))
-        .lines()
-        .map_while(Result::ok)
-        .next()
-        .expect("line");
+    let (mut again, mut lines) = serve(dir.path());
+    let first = lines.next().expect("line");
     assert!(first.starts_with("switchboard listening on "), "{first}");
     let _ = again.kill();
     let _ = again.wait();
