@@ -23,6 +23,8 @@ pub struct Settings {
     pub conversations: ConversationSettings,
     /// REST idempotency keys.
     pub idempotency: IdempotencySettings,
+    /// WebSocket gateway.
+    pub gateway: GatewaySettings,
     /// Logging.
     pub log: LogSettings,
 }
@@ -93,6 +95,34 @@ pub struct IdempotencySettings {
     pub retention: Duration,
 }
 
+/// WebSocket gateway settings (see docs/protocol.md).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct GatewaySettings {
+    /// Time a new socket has to send `hello`.
+    #[serde(with = "humantime_serde")]
+    pub hello_timeout: Duration,
+    /// Interval of server pings.
+    #[serde(with = "humantime_serde")]
+    pub heartbeat_interval: Duration,
+    /// Silence after which a socket is considered dead.
+    #[serde(with = "humantime_serde")]
+    pub client_timeout: Duration,
+    /// Largest accepted frame.
+    pub max_frame_bytes: usize,
+    /// Frames queued for one socket before it is closed as too slow.
+    pub outbound_queue: usize,
+    /// Repeated typing signals within this interval are not fanned out again.
+    #[serde(with = "humantime_serde")]
+    pub typing_interval: Duration,
+    /// How long a typing indicator lasts without a new signal.
+    #[serde(with = "humantime_serde")]
+    pub typing_timeout: Duration,
+    /// How long before expiry a session is warned to renew its token.
+    #[serde(with = "humantime_serde")]
+    pub token_warning: Duration,
+}
+
 /// Logging settings.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -137,6 +167,16 @@ impl Default for Settings {
             idempotency: IdempotencySettings {
                 retention: Duration::from_secs(48 * 3600),
             },
+            gateway: GatewaySettings {
+                hello_timeout: Duration::from_secs(10),
+                heartbeat_interval: Duration::from_secs(15),
+                client_timeout: Duration::from_secs(45),
+                max_frame_bytes: 64 * 1024,
+                outbound_queue: 1024,
+                typing_interval: Duration::from_secs(1),
+                typing_timeout: Duration::from_secs(5),
+                token_warning: Duration::from_secs(60),
+            },
             log: LogSettings {
                 level: "info".into(),
                 format: LogFormat::Text,
@@ -170,6 +210,19 @@ impl Settings {
     }
 
     fn validate(&self) -> Result<(), ConfigError> {
+        let g = &self.gateway;
+        if g.outbound_queue == 0 || g.max_frame_bytes < 1024 {
+            return Err(ConfigError(
+                "gateway.outbound_queue must be at least 1 and gateway.max_frame_bytes at least 1024"
+                    .into(),
+            ));
+        }
+        if g.heartbeat_interval.is_zero() || g.client_timeout <= g.heartbeat_interval {
+            return Err(ConfigError(
+                "gateway.client_timeout must be longer than gateway.heartbeat_interval (> 0)"
+                    .into(),
+            ));
+        }
         if self.store.max_batch == 0 {
             return Err(ConfigError("store.max_batch must be at least 1".into()));
         }

@@ -59,6 +59,9 @@ pub enum ApiError {
     /// A create was retried with the same idempotency key but a different request.
     #[error("Idempotency key {0} was already used with a different request")]
     IdempotencyKeyReused(String),
+    /// The caller is known but may not do this.
+    #[error("Forbidden: {0}")]
+    Forbidden(String),
     /// An actor was stopping or overloaded; the client may retry.
     #[error("Service temporarily unavailable, retry the request")]
     Unavailable,
@@ -88,6 +91,7 @@ impl ApiError {
             InitialStateClosed => (StatusCode::BAD_REQUEST, 50384),
             UserIdentityTaken => (StatusCode::CONFLICT, 50201),
             IdempotencyKeyReused(_) => (StatusCode::UNPROCESSABLE_ENTITY, 20001),
+            Forbidden(_) => (StatusCode::FORBIDDEN, 20403),
             Unavailable => (StatusCode::SERVICE_UNAVAILABLE, 20503),
             Internal => (StatusCode::INTERNAL_SERVER_ERROR, 20500),
         }
@@ -166,6 +170,10 @@ impl From<crate::store::ConflictKind> for ApiError {
             ParticipantIdentity => ApiError::ParticipantIdentityTaken,
             AddressPair(conversation) => ApiError::AddressPairTaken(conversation),
             UserIdentity => ApiError::UserIdentityTaken,
+            ClientMessageId => ApiError::invalid(
+                "client_message_id",
+                "already used for another message of this conversation",
+            ),
             Other(what) => ApiError::InvalidParameter(format!("Conflict: {what}")),
         }
     }
@@ -204,6 +212,7 @@ mod tests {
             InitialStateClosed,
             UserIdentityTaken,
             IdempotencyKeyReused("k".into()),
+            Forbidden("only the author may edit a message".into()),
             Unavailable,
             Internal,
         ]

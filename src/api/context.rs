@@ -125,6 +125,7 @@ impl FromRequest for Ctx {
                 scope: Scope {
                     account: caller.account,
                     service,
+                    identity: None,
                 },
                 base,
                 state,

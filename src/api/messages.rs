@@ -38,6 +38,8 @@ pub async fn create(ctx: Ctx, req: HttpRequest, p: Params) -> Result<HttpRespons
         subject: p.text("Subject", 256)?,
         attributes: p.json_text("Attributes")?,
         content_sid: p.text("ContentSid", 34)?.filter(|v| !v.is_empty()),
+        client_message_id: None,
+        media: None,
         date_created: p.datetime("DateCreated")?,
         date_updated: p.datetime("DateUpdated")?,
     };

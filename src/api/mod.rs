@@ -147,6 +147,7 @@ fn conversation_routes(cfg: &mut web::ServiceConfig) {
 
 /// Mounts every route on an actix-web app.
 pub fn configure(cfg: &mut web::ServiceConfig) {
+    cfg.route("/v1/ws", web::get().to(crate::gateway::connect));
     cfg.route("/healthz", web::get().to(health::healthz))
         .route("/readyz", web::get().to(health::readyz))
         .route("/metrics", web::get().to(health::metrics))

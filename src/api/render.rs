@@ -271,6 +271,7 @@ mod tests {
             participant_sid: Some(sid("MB")),
             media: None,
             content_sid: None,
+            client_message_id: None,
             date_created: 1_450_304_317,
             date_updated: 1_450_304_318,
         };

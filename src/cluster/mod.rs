@@ -2,27 +2,60 @@
 //! node now; other nodes through Redis pub/sub in cluster mode). [`LocalBus`] is the one-node
 //! implementation.
 //!
+//! Two kinds of topic: one per conversation (every event of it), and one per chat identity of
+//! a service (only the events that add or remove that identity as a participant), so a
+//! session learns about a conversation it was just added to.
+//!
 //! Never: block the publisher. A subscriber that falls behind loses its place (it is told it
 //! lagged) and must resume from the store, which is the source of truth.
 
 mod local;
 
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 
+use bytestring::ByteString;
 use tokio::sync::broadcast;
 
 use crate::conversations::events::ConversationEvent;
-use crate::ids::ConversationSid;
+use crate::ids::{ConversationSid, ServiceSid};
 
 pub use local::LocalBus;
 
-/// Publishes and subscribes to per-conversation event streams.
+/// An event as carried by the bus, with its wire frame cached: the first session that sends it
+/// serialises it, every other subscriber shares the same bytes.
+#[derive(Debug)]
+pub struct BusEvent {
+    /// What happened.
+    pub event: ConversationEvent,
+    frame: OnceLock<ByteString>,
+}
+
+impl BusEvent {
+    /// Wraps a committed event.
+    pub fn new(event: ConversationEvent) -> Self {
+        BusEvent {
+            event,
+            frame: OnceLock::new(),
+        }
+    }
+
+    /// The wire frame, built with `encode` by the first caller only.
+    pub fn frame(&self, encode: impl FnOnce(&ConversationEvent) -> ByteString) -> ByteString {
+        self.frame.get_or_init(|| encode(&self.event)).clone()
+    }
+}
+
+/// Receives a topic's events.
+pub type Subscription = broadcast::Receiver<Arc<BusEvent>>;
+
+/// Publishes and subscribes to event streams.
 pub trait EventBus: Send + Sync {
-    /// Delivers `event` to the current subscribers of its conversation, in publish order.
-    fn publish(&self, event: Arc<ConversationEvent>);
+    /// Delivers `event` to the current subscribers of its conversation (and, when it adds or
+    /// removes an identity, of that identity), in publish order.
+    fn publish(&self, event: Arc<BusEvent>);
     /// Receives the conversation's events published from now on.
-    fn subscribe(
-        &self,
-        conversation: &ConversationSid,
-    ) -> broadcast::Receiver<Arc<ConversationEvent>>;
+    fn subscribe(&self, conversation: &ConversationSid) -> Subscription;
+    /// Receives, from now on, the events that add or remove `identity` as a participant of a
+    /// conversation of `service`.
+    fn subscribe_identity(&self, service: &ServiceSid, identity: &str) -> Subscription;
 }

@@ -7,7 +7,7 @@
 //! other command waits for its commit before the next command runs (it may be refused by a
 //! uniqueness rule that only the store can check).
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap, VecDeque};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -19,8 +19,9 @@ use super::commands::*;
 use super::drafts::Scope;
 use super::events::ConversationEvent;
 use super::state::{Conversation, Plan};
+use crate::cluster::BusEvent;
 use crate::error::ApiError;
-use crate::ids::ConversationSid;
+use crate::ids::{ConversationSid, MessageSid};
 use crate::store::records::{ConversationRecord, LoadedConversation, now};
 use crate::telemetry::metrics as telemetry;
 
@@ -56,7 +57,7 @@ impl Publisher {
         self.ready.insert(seq, events);
         while let Some(events) = self.ready.remove(&self.next_to_publish) {
             for event in events {
-                deps.bus.publish(Arc::new(event));
+                deps.bus.publish(Arc::new(BusEvent::new(event)));
             }
             self.next_to_publish += 1;
         }
@@ -95,6 +96,34 @@ impl RateLimit {
     }
 }
 
+/// Client message ids of recent messages (and of messages still committing), so a retried
+/// send answers with the first message instead of creating a second one. Bounded: the oldest
+/// ids are forgotten first; the store's unique index still refuses a forgotten duplicate.
+#[derive(Default)]
+struct ClientIds {
+    sids: HashMap<String, MessageSid>,
+    order: VecDeque<String>,
+}
+
+impl ClientIds {
+    const CAPACITY: usize = 1024;
+
+    fn get(&self, id: &str) -> Option<&MessageSid> {
+        self.sids.get(id)
+    }
+
+    fn insert(&mut self, id: String, sid: MessageSid) {
+        if self.sids.insert(id.clone(), sid).is_none() {
+            self.order.push_back(id);
+        }
+        while self.order.len() > Self::CAPACITY {
+            if let Some(old) = self.order.pop_front() {
+                self.sids.remove(&old);
+            }
+        }
+    }
+}
+
 /// The actor owning one conversation.
 pub struct ConversationActor {
     sid: ConversationSid,
@@ -105,6 +134,7 @@ pub struct ConversationActor {
     rate: RateLimit,
     last_activity: Instant,
     inflight: usize,
+    client_ids: ClientIds,
 }
 
 type Reply<T> = Result<T, ApiError>;
@@ -144,6 +174,7 @@ impl ConversationActor {
             rate,
             last_activity: Instant::now(),
             inflight: 0,
+            client_ids: ClientIds::default(),
         }
     }
 
@@ -159,6 +190,7 @@ impl ConversationActor {
             _ => return Err(self.not_found()),
         };
         conversation.check_scope(scope)?;
+        conversation.check_participant(scope)?;
         self.rate.take()?;
         match &self.phase {
             Phase::Live(c) => Ok(c),
@@ -220,6 +252,45 @@ impl ConversationActor {
     }
 }
 
+impl ConversationActor {
+    /// Answers a retried send with the message the first send created, once that one has
+    /// committed (an empty unit queued behind it is a barrier: units commit in order).
+    fn answer_retry(
+        &mut self,
+        scope: &Scope,
+        first: MessageSid,
+    ) -> ResponseActFuture<Self, Reply<crate::store::records::MessageRecord>> {
+        if let Err(e) = self.live(scope) {
+            return Box::pin(fut::ready(Err(e)));
+        }
+        let barrier = self.deps.store.submit(Vec::new());
+        let store = self.deps.store.clone();
+        let sid = self.sid.clone();
+        Box::pin(
+            async move {
+                barrier.await?;
+                store.message(&sid, first.as_str()).await?.ok_or_else(|| {
+                    ApiError::NotFound(format!("/Conversations/{sid}/Messages/{first}"))
+                })
+            }
+            .into_actor(self),
+        )
+    }
+}
+
+/// Refuses to change a message the scope's identity did not write.
+fn check_author(
+    scope: &Scope,
+    message: &crate::store::records::MessageRecord,
+) -> Result<(), ApiError> {
+    match &scope.identity {
+        Some(identity) if *identity != message.author => Err(ApiError::Forbidden(
+            "only the author may change a message".into(),
+        )),
+        _ => Ok(()),
+    }
+}
+
 fn refuse<T: 'static>(err: ApiError) -> AtomicResponse<ConversationActor, Reply<T>> {
     AtomicResponse::new(Box::pin(fut::ready(Err(err))))
 }
@@ -235,7 +306,10 @@ impl Actor for ConversationActor {
             let load = async move { store.load_conversation(&sid).await };
             ctx.wait(load.into_actor(self).map(|result, act, _ctx| {
                 act.phase = match result {
-                    Ok(Some(LoadedConversation { record, next_index, participants })) => {
+                    Ok(Some(LoadedConversation { record, next_index, participants, recent_client_ids })) => {
+                        for (id, sid) in recent_client_ids.into_iter().rev() {
+                            act.client_ids.insert(id, sid);
+                        }
                         Phase::Live(Box::new(Conversation { record, next_index, participants }))
                     }
                     Ok(None) => Phase::Missing,
@@ -422,6 +496,16 @@ impl Handler<PostMessage> for ConversationActor {
     type Result = ResponseActFuture<Self, Reply<crate::store::records::MessageRecord>>;
 
     fn handle(&mut self, msg: PostMessage, _ctx: &mut Self::Context) -> Self::Result {
+        let retried = msg
+            .draft
+            .client_message_id
+            .as_deref()
+            .and_then(|id| self.client_ids.get(id))
+            .cloned();
+        if let Some(first) = retried {
+            return self.answer_retry(&msg.scope, first);
+        }
+        let client_id = msg.draft.client_message_id.clone();
         let plan = match self
             .live(&msg.scope)
             .and_then(|c| c.plan_message(msg.draft, now()))
@@ -435,6 +519,9 @@ impl Handler<PostMessage> for ConversationActor {
             events,
             conversation,
         } = plan;
+        if let Some(id) = client_id {
+            self.client_ids.insert(id, value.sid.clone());
+        }
         // Optimistic: the next command already sees this index as taken. If the commit fails
         // the actor stops and the next command reloads the truth from the store.
         if let Some(c) = self.conversation_mut() {
@@ -482,9 +569,8 @@ impl Handler<EditMessage> for ConversationActor {
         AtomicResponse::new(Box::pin(read.into_actor(self).then(
             move |found, act, _ctx| {
                 let planned = match (found, &act.phase) {
-                    (Ok(Some(current)), Phase::Live(c)) => {
-                        c.plan_edit_message(&current, msg.changes, now())
-                    }
+                    (Ok(Some(current)), Phase::Live(c)) => check_author(&msg.scope, &current)
+                        .and_then(|()| c.plan_edit_message(&current, msg.changes, now())),
                     (Ok(_), _) => Err(ApiError::NotFound(format!(
                         "/Conversations/{}/Messages/{}",
                         act.sid, msg.key
@@ -530,7 +616,9 @@ impl Handler<DeleteMessage> for ConversationActor {
         AtomicResponse::new(Box::pin(read.into_actor(self).then(
             move |found, act, _ctx| {
                 let planned = match (found, &act.phase) {
-                    (Ok(Some(current)), Phase::Live(c)) => Ok(c.plan_delete_message(&current)),
+                    (Ok(Some(current)), Phase::Live(c)) => {
+                        check_author(&msg.scope, &current).map(|()| c.plan_delete_message(&current))
+                    }
                     (Ok(_), _) => Err(ApiError::NotFound(format!(
                         "/Conversations/{}/Messages/{}",
                         act.sid, msg.key
@@ -556,5 +644,24 @@ impl Handler<DeleteMessage> for ConversationActor {
                 }
             },
         )))
+    }
+}
+
+impl Handler<Typing> for ConversationActor {
+    type Result = Reply<()>;
+
+    fn handle(&mut self, msg: Typing, _ctx: &mut Self::Context) -> Self::Result {
+        self.last_activity = Instant::now();
+        let Phase::Live(conversation) = &self.phase else {
+            return Err(self.not_found());
+        };
+        conversation.check_scope(&msg.scope)?;
+        let participant = conversation
+            .check_participant(&msg.scope)?
+            .ok_or_else(|| ApiError::Forbidden("typing needs a participant identity".into()))?;
+        // Ephemeral: published at once, not ordered behind commits in flight.
+        let event = ConversationEvent::Typing(participant.clone());
+        self.deps.bus.publish(Arc::new(BusEvent::new(event)));
+        Ok(())
     }
 }

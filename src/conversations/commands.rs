@@ -104,3 +104,11 @@ pub struct DeleteMessage {
     /// Message SID or index.
     pub key: String,
 }
+
+/// Announces that the scope's identity is typing: checked and published, never stored.
+#[derive(Debug, Clone, Message)]
+#[rtype(result = "Result<(), ApiError>")]
+pub struct Typing {
+    /// Caller's account, service and identity (required).
+    pub scope: Scope,
+}

@@ -4,7 +4,7 @@
 //! `Option<Option<T>>` fields mean: `None` leave unchanged, `Some(None)` clear, `Some(Some)` set.
 
 use crate::ids::{AccountSid, MessagingServiceSid, RoleSid, ServiceSid};
-use crate::store::records::{ConversationState, MessagingBinding, Timestamp};
+use crate::store::records::{ConversationState, MediaRef, MessagingBinding, Timestamp};
 
 /// Which account and service a caller acts in; anything outside it is "not found".
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -13,6 +13,9 @@ pub struct Scope {
     pub account: AccountSid,
     /// The service of the path (or the account's default service).
     pub service: ServiceSid,
+    /// Set when acting as a chat identity (a WebSocket session): the identity must be a
+    /// participant, and may edit or delete only its own messages. `None` for REST callers.
+    pub identity: Option<String>,
 }
 
 /// A state timer as given (`PT5M`) and its length.
@@ -129,6 +132,11 @@ pub struct MessageDraft {
     pub attributes: Option<String>,
     /// Content template, stored as given.
     pub content_sid: Option<String>,
+    /// Sender's idempotency key, already namespaced by the sender; a retry with the same key
+    /// answers with the first message.
+    pub client_message_id: Option<String>,
+    /// Attachments (already uploaded, checked to exist).
+    pub media: Option<Vec<MediaRef>>,
     /// Backdated creation time.
     pub date_created: Option<Timestamp>,
     /// Backdated update time.

@@ -2,7 +2,7 @@
 //! fan them out to sessions, the webhook dispatcher to post-event hooks, channel adapters to
 //! SMS/WhatsApp participants. Past tense, fire-and-forget.
 
-use crate::ids::ConversationSid;
+use crate::ids::{ConversationSid, ServiceSid};
 use crate::store::records::{
     ConversationRecord, ConversationState, MessageRecord, ParticipantRecord,
 };
@@ -59,6 +59,8 @@ pub enum ConversationEvent {
     MessageUpdated(MessageRecord),
     /// A message was deleted.
     MessageRemoved(MessageRecord),
+    /// A participant is typing (ephemeral: never stored, no webhook).
+    Typing(ParticipantRecord),
 }
 
 impl ConversationEvent {
@@ -68,17 +70,32 @@ impl ConversationEvent {
         match self {
             ConversationAdded(c) | ConversationUpdated(c) | ConversationRemoved(c) => &c.sid,
             StateUpdated { conversation, .. } => &conversation.sid,
-            ParticipantAdded(p) | ParticipantUpdated(p) | ParticipantRemoved(p) => {
+            ParticipantAdded(p) | ParticipantUpdated(p) | ParticipantRemoved(p) | Typing(p) => {
                 &p.conversation_sid
             }
             MessageAdded(m) | MessageUpdated(m) | MessageRemoved(m) => &m.conversation_sid,
         }
     }
 
-    /// Twilio's post-event name for this event.
-    pub fn webhook_name(&self) -> &'static str {
+    /// The service of the event's conversation.
+    pub fn service_sid(&self) -> &ServiceSid {
         use ConversationEvent::*;
         match self {
+            ConversationAdded(c) | ConversationUpdated(c) | ConversationRemoved(c) => {
+                &c.service_sid
+            }
+            StateUpdated { conversation, .. } => &conversation.service_sid,
+            ParticipantAdded(p) | ParticipantUpdated(p) | ParticipantRemoved(p) | Typing(p) => {
+                &p.service_sid
+            }
+            MessageAdded(m) | MessageUpdated(m) | MessageRemoved(m) => &m.service_sid,
+        }
+    }
+
+    /// Twilio's post-event name for this event (none for ephemeral events).
+    pub fn webhook_name(&self) -> Option<&'static str> {
+        use ConversationEvent::*;
+        Some(match self {
             ConversationAdded(_) => "onConversationAdded",
             ConversationUpdated(_) => "onConversationUpdated",
             StateUpdated { .. } => "onConversationStateUpdated",
@@ -89,6 +106,18 @@ impl ConversationEvent {
             MessageAdded(_) => "onMessageAdded",
             MessageUpdated(_) => "onMessageUpdated",
             MessageRemoved(_) => "onMessageRemoved",
+            Typing(_) => return None,
+        })
+    }
+
+    /// The chat identity whose own participation this event adds or removes, so sessions of
+    /// that identity learn about conversations they were just added to.
+    pub fn participation_of(&self) -> Option<&str> {
+        match self {
+            ConversationEvent::ParticipantAdded(p) | ConversationEvent::ParticipantRemoved(p) => {
+                p.identity.as_deref()
+            }
+            _ => None,
         }
     }
 }

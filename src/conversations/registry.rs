@@ -133,6 +133,7 @@ mod tests {
         Scope {
             account: AccountSid::generate(),
             service: ServiceSid::generate(),
+            identity: None,
         }
     }
 
@@ -175,7 +176,7 @@ mod tests {
         acked.sort_unstable();
         assert_eq!(acked, (0..200).collect::<Vec<u64>>());
         for expected in 0..200u64 {
-            match events.recv().await.expect("event").as_ref() {
+            match &events.recv().await.expect("event").event {
                 ConversationEvent::MessageAdded(m) => assert_eq!(m.index, expected),
                 other => panic!("unexpected event {other:?}"),
             }

@@ -154,6 +154,24 @@ impl Conversation {
         }
     }
 
+    /// When the scope acts as a chat identity, that identity's participant (refused when it is
+    /// not one); `None` for REST callers, who act for the whole account.
+    pub fn check_participant(&self, scope: &Scope) -> Result<Option<&ParticipantRecord>, ApiError> {
+        let Some(identity) = scope.identity.as_deref() else {
+            return Ok(None);
+        };
+        self.participants
+            .iter()
+            .find(|p| p.identity.as_deref() == Some(identity))
+            .map(Some)
+            .ok_or_else(|| {
+                ApiError::Forbidden(format!(
+                    "{identity} is not a participant of {}",
+                    self.record.sid
+                ))
+            })
+    }
+
     fn check_open(&self) -> Result<(), ApiError> {
         if self.record.state == ConversationState::Closed {
             Err(ApiError::ConversationClosed(self.record.sid.to_string()))
@@ -434,8 +452,9 @@ impl Conversation {
             subject: draft.subject,
             attributes: draft.attributes.unwrap_or_else(|| "{}".into()),
             participant_sid,
-            media: None,
+            media: draft.media,
             content_sid: draft.content_sid,
+            client_message_id: draft.client_message_id,
             date_created: created,
             date_updated: draft.date_updated.unwrap_or(created),
         };
@@ -539,6 +558,7 @@ mod tests {
         let scope = Scope {
             account: AccountSid::generate(),
             service: ServiceSid::generate(),
+            identity: None,
         };
         Conversation {
             record: new_conversation(&scope, ConversationDraft::default(), 1000),

@@ -156,7 +156,7 @@ pub fn mint(
 }
 
 /// The `iss` of a token, read before its signature is checked (to find the key).
-fn issuer(token: &str) -> Result<KeySid, TokenError> {
+pub(crate) fn issuer(token: &str) -> Result<KeySid, TokenError> {
     let payload = token
         .split('.')
         .nth(1)

@@ -50,6 +50,8 @@ pub enum ConflictKind {
     AddressPair(String),
     /// User identity within a service.
     UserIdentity,
+    /// A message with this client message id is already in the conversation.
+    ClientMessageId,
     /// Anything else, described.
     Other(String),
 }
@@ -165,6 +167,15 @@ pub struct ConversationFilter {
     pub start: Option<Timestamp>,
     /// Created at or before.
     pub end: Option<Timestamp>,
+}
+
+/// Which messages [`MessageStore::message_range`] reads.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum MessageRange {
+    /// Indexes above this one (catch-up after a reconnect); `None`: from the first.
+    After(Option<u64>),
+    /// Indexes below this one (scroll-back); `None`: up to the newest.
+    Before(Option<u64>),
 }
 
 /// Who to look up in `ParticipantConversations`.
@@ -303,6 +314,19 @@ pub trait MessageStore: Send + Sync {
         descending: bool,
         page: PageRequest,
     ) -> Result<Page<MessageRecord>, StoreError>;
+    /// Up to `limit` messages by index, ascending: the first ones above `after`, or the last
+    /// ones below `before` (scroll-back). `has_more` says whether more lie in that direction.
+    async fn message_range(
+        &self,
+        conversation: &ConversationSid,
+        range: MessageRange,
+        limit: u32,
+    ) -> Result<Page<MessageRecord>, StoreError>;
+    /// The highest message index of the conversation, if it has messages.
+    async fn last_message_index(
+        &self,
+        conversation: &ConversationSid,
+    ) -> Result<Option<u64>, StoreError>;
 }
 
 /// Idempotency records.

@@ -314,6 +314,9 @@ pub struct MessageRecord {
     pub media: Option<Vec<MediaRef>>,
     /// Content template, stored as given.
     pub content_sid: Option<String>,
+    /// The sender's idempotency key (WebSocket `client_message_id`), unique per conversation.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub client_message_id: Option<String>,
     /// Creation time.
     pub date_created: Timestamp,
     /// Last change.
@@ -329,6 +332,8 @@ pub struct LoadedConversation {
     pub next_index: u64,
     /// Its participants in creation order.
     pub participants: Vec<ParticipantRecord>,
+    /// Client message ids of its latest messages with one, newest first.
+    pub recent_client_ids: Vec<(String, MessageSid)>,
 }
 
 /// The first response to an idempotent create, replayed to retries.

@@ -5,7 +5,11 @@ use std::sync::OnceLock;
 
 use metrics_exporter_prometheus::{PrometheusBuilder, PrometheusHandle};
 
-/// Messages committed (REST and, later, WebSocket sends).
+/// WebSocket sessions currently open.
+pub const GATEWAY_SESSIONS: &str = "switchboard_gateway_sessions";
+/// Sessions closed because their outbound queue filled (close code 4001).
+pub const GATEWAY_SLOW_CONSUMERS: &str = "switchboard_gateway_slow_consumer_closes_total";
+/// Messages committed (REST and WebSocket sends).
 pub const MESSAGES_COMMITTED: &str = "switchboard_conversations_messages_committed_total";
 /// Conversation actors currently running.
 pub const ACTORS_LIVE: &str = "switchboard_conversations_actors_live";

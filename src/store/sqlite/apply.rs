@@ -253,9 +253,24 @@ fn apply(conn: &Connection, mutation: &Mutation) -> Result<(), StoreError> {
             }
             exec(
                 conn,
-                "INSERT INTO messages (sid, conversation_sid, idx, data) VALUES (?1, ?2, ?3, ?4)",
-                params![m.sid.as_str(), m.conversation_sid.as_str(), index, json(m)?],
-            )?;
+                "INSERT INTO messages (sid, conversation_sid, idx, client_id, data) \
+                 VALUES (?1, ?2, ?3, ?4, ?5)",
+                params![
+                    m.sid.as_str(),
+                    m.conversation_sid.as_str(),
+                    index,
+                    m.client_message_id.as_deref(),
+                    json(m)?
+                ],
+            )
+            .map_err(|e| match e {
+                rusqlite::Error::SqliteFailure(f, _)
+                    if f.code == rusqlite::ErrorCode::ConstraintViolation =>
+                {
+                    StoreError::Conflict(ConflictKind::ClientMessageId)
+                }
+                other => other.into(),
+            })?;
         }
         Mutation::UpdateMessage(m) => {
             exec(

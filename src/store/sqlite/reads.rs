@@ -10,8 +10,8 @@ use super::SqliteStore;
 use crate::ids::{AccountSid, ConversationSid, RoleSid, ServiceSid, has_sid_shape};
 use crate::store::records::*;
 use crate::store::{
-    AccountStore, ConversationFilter, ConversationStore, IdempotencyStore, MessageStore, Page,
-    PageRequest, ParticipantKey, StoreError,
+    AccountStore, ConversationFilter, ConversationStore, IdempotencyStore, MessageRange,
+    MessageStore, Page, PageRequest, ParticipantKey, StoreError,
 };
 
 fn decode<T: DeserializeOwned>(data: &str) -> Result<T, StoreError> {
@@ -28,6 +28,9 @@ fn one<T: DeserializeOwned>(
 }
 
 /// Runs a query whose first column is `data`, appending `LIMIT/OFFSET` for `page`.
+/// How many client message ids an actor reloads to recognise retried sends.
+const RECENT_CLIENT_IDS: i64 = 1024;
+
 fn page<T: DeserializeOwned>(
     conn: &Connection,
     sql: &str,
@@ -287,10 +290,25 @@ impl ConversationStore for SqliteStore {
                 .query_map([sid.as_str()], |r| r.get::<_, String>(0))?
                 .map(|r| decode(&r?))
                 .collect::<Result<Vec<ParticipantRecord>, StoreError>>()?;
+            let mut stmt = c.prepare_cached(
+                "SELECT client_id, sid FROM messages \
+                 WHERE conversation_sid = ?1 AND client_id IS NOT NULL \
+                 ORDER BY idx DESC LIMIT ?2",
+            )?;
+            let recent_client_ids = stmt
+                .query_map(params![sid.as_str(), RECENT_CLIENT_IDS], |r| {
+                    Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?))
+                })?
+                .filter_map(|row| match row {
+                    Ok((id, sid)) => sid.parse().ok().map(|sid| Ok((id, sid))),
+                    Err(e) => Some(Err(e)),
+                })
+                .collect::<rusqlite::Result<Vec<_>>>()?;
             Ok(Some(LoadedConversation {
                 record: decode(&data)?,
                 next_index: next_index as u64,
                 participants,
+                recent_client_ids,
             }))
         })
         .await
@@ -445,6 +463,63 @@ impl MessageStore for SqliteStore {
                 "SELECT data FROM messages WHERE conversation_sid = ?1 ORDER BY idx"
             };
             page(c, sql, &[&conversation.as_str()], p)
+        })
+        .await
+    }
+
+    async fn message_range(
+        &self,
+        conversation: &ConversationSid,
+        range: MessageRange,
+        limit: u32,
+    ) -> Result<Page<MessageRecord>, StoreError> {
+        let conversation = conversation.clone();
+        let first = PageRequest {
+            page: 0,
+            size: limit,
+        };
+        self.read(move |c| {
+            let sid = conversation.as_str();
+            match range {
+                MessageRange::After(after) => {
+                    let after = after.map_or(-1, |i| i as i64);
+                    page(
+                        c,
+                        "SELECT data FROM messages WHERE conversation_sid = ?1 AND idx > ?2 \
+                         ORDER BY idx",
+                        &[&sid, &after],
+                        first,
+                    )
+                }
+                MessageRange::Before(before) => {
+                    let before = before.map_or(i64::MAX, |i| i as i64);
+                    let mut page: Page<MessageRecord> = page(
+                        c,
+                        "SELECT data FROM messages WHERE conversation_sid = ?1 AND idx < ?2 \
+                         ORDER BY idx DESC",
+                        &[&sid, &before],
+                        first,
+                    )?;
+                    page.items.reverse();
+                    Ok(page)
+                }
+            }
+        })
+        .await
+    }
+
+    async fn last_message_index(
+        &self,
+        conversation: &ConversationSid,
+    ) -> Result<Option<u64>, StoreError> {
+        let conversation = conversation.clone();
+        self.read(move |c| {
+            let max: Option<i64> = c.query_row(
+                "SELECT MAX(idx) FROM messages WHERE conversation_sid = ?1",
+                [conversation.as_str()],
+                |r| r.get(0),
+            )?;
+            Ok(max.map(|i| i as u64))
         })
         .await
     }

@@ -108,6 +108,12 @@ const MIGRATIONS: &[&str] = &[
     );
     CREATE INDEX api_keys_account ON api_keys(account_sid);
     "#,
+    // 3: WebSocket sends carry a client message id; one message per (conversation, id).
+    r#"
+    ALTER TABLE messages ADD COLUMN client_id TEXT;
+    CREATE UNIQUE INDEX messages_client_id ON messages(conversation_sid, client_id)
+        WHERE client_id IS NOT NULL;
+    "#,
 ];
 
 /// Brings the database schema up to date.

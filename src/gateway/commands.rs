@@ -1,0 +1,544 @@
+//! What each client command does (docs/protocol.md §2). Changes go to the conversation's actor
+//! through the same messages REST uses, with the session's identity in the scope, so the same
+//! rules apply (an identity acts only where it is a participant, edits only its own messages).
+
+use std::time::Instant;
+
+use actix::prelude::*;
+use serde_json::{Value, json};
+
+use super::auth;
+use super::close::Close;
+use super::session::{Authed, Seat, SessionActor, catch_up, participations, summary};
+use crate::api::messages::MAX_BODY_CHARS;
+use crate::conversations::commands::{
+    AddParticipant, DeleteMessage, EditMessage, PostMessage, RemoveParticipant, Typing,
+    UpdateParticipant,
+};
+use crate::conversations::drafts::{
+    MessageChanges, MessageDraft, ParticipantChanges, ParticipantDraft, Scope,
+};
+use crate::error::ApiError;
+use crate::gateway::token::Role;
+use crate::ids::ConversationSid;
+use crate::protocol::{self, Command, Frame};
+use crate::store::MessageRange;
+use crate::store::records::now;
+
+/// Longest accepted `client_message_id`.
+const MAX_CLIENT_MESSAGE_ID: usize = 128;
+/// Largest `history` page.
+const MAX_HISTORY: u32 = 100;
+
+fn check_body(body: &Option<String>) -> Result<(), ApiError> {
+    match body {
+        Some(b) if b.chars().count() > MAX_BODY_CHARS => Err(ApiError::BodyTooLong),
+        _ => Ok(()),
+    }
+}
+
+fn check_attributes(attributes: &Option<String>) -> Result<(), ApiError> {
+    match attributes {
+        Some(a) if a.len() > 16 * 1024 => Err(ApiError::invalid("attributes", "too long")),
+        Some(a) => serde_json::from_str::<Value>(a)
+            .map(|_| ())
+            .map_err(|e| ApiError::invalid("attributes", format!("is not valid JSON ({e})"))),
+        None => Ok(()),
+    }
+}
+
+impl SessionActor {
+    /// Runs one command.
+    pub(super) fn dispatch(&mut self, ctx: &mut Context<Self>, frame: Frame) {
+        let Frame { id, command } = frame;
+        let Some(authed) = &self.auth else {
+            return match command {
+                Command::Hello {
+                    protocol,
+                    token,
+                    resume,
+                } => self.hello(ctx, id, protocol, token, resume),
+                _ => {
+                    self.answer(
+                        ctx,
+                        &id,
+                        Err(ApiError::invalid("type", "the first frame must be hello")),
+                    );
+                    self.close(ctx, Close::ProtocolViolation, Some("expected hello"))
+                }
+            };
+        };
+        let scope = authed.scope.clone();
+        let role = authed.principal.role;
+        match command {
+            Command::Hello { .. } => self.answer(
+                ctx,
+                &id,
+                Err(ApiError::invalid("type", "hello was already sent")),
+            ),
+            Command::Ping => self.answer(ctx, &id, Ok(json!({}))),
+            Command::Conversations => self.list(ctx, id, scope),
+            Command::Send {
+                conversation_sid,
+                body,
+                attributes,
+                media_sids,
+                client_message_id,
+            } => {
+                let draft = (|| {
+                    check_body(&body)?;
+                    check_attributes(&attributes)?;
+                    if body.as_deref().is_none_or(str::is_empty)
+                        && media_sids.as_ref().is_none_or(Vec::is_empty)
+                    {
+                        return Err(ApiError::missing("body"));
+                    }
+                    if let Some(media) = media_sids.as_ref().and_then(|m| m.first()) {
+                        // Media upload is not served yet: no ME… SID can exist.
+                        return Err(ApiError::NotFound(format!("/Media/{media}")));
+                    }
+                    let client_message_id = match client_message_id {
+                        Some(cid) if cid.is_empty() || cid.len() > MAX_CLIENT_MESSAGE_ID => {
+                            return Err(ApiError::invalid(
+                                "client_message_id",
+                                "must be 1 to 128 characters",
+                            ));
+                        }
+                        // Namespaced by identity: one sender cannot collide with another.
+                        Some(cid) => scope.identity.as_ref().map(|who| format!("{who}:{cid}")),
+                        None => None,
+                    };
+                    Ok(MessageDraft {
+                        author: scope.identity.clone(),
+                        body,
+                        attributes,
+                        client_message_id,
+                        ..Default::default()
+                    })
+                })();
+                match draft {
+                    Ok(draft) => self.call(
+                        ctx,
+                        id,
+                        conversation_sid,
+                        PostMessage { scope, draft },
+                        |m| json!({ "message": protocol::Message::from(&m) }),
+                    ),
+                    Err(e) => self.answer(ctx, &id, Err(e)),
+                }
+            }
+            Command::Edit {
+                conversation_sid,
+                index,
+                body,
+                attributes,
+            } => {
+                if let Err(e) = check_body(&body).and_then(|()| check_attributes(&attributes)) {
+                    return self.answer(ctx, &id, Err(e));
+                }
+                let changes = MessageChanges {
+                    body,
+                    attributes,
+                    ..Default::default()
+                };
+                let msg = EditMessage {
+                    scope,
+                    key: index.to_string(),
+                    changes,
+                };
+                self.call(
+                    ctx,
+                    id,
+                    conversation_sid,
+                    msg,
+                    |m| json!({ "message": protocol::Message::from(&m) }),
+                )
+            }
+            Command::Delete {
+                conversation_sid,
+                index,
+            } => {
+                let msg = DeleteMessage {
+                    scope,
+                    key: index.to_string(),
+                };
+                self.call(ctx, id, conversation_sid, msg, |()| json!({}))
+            }
+            Command::Typing { conversation_sid } => self.typing(ctx, id, scope, conversation_sid),
+            Command::Read {
+                conversation_sid,
+                index,
+            } => {
+                let key = scope.identity.clone().unwrap_or_default();
+                let changes = ParticipantChanges {
+                    last_read_message_index: Some(Some(index)),
+                    last_read_timestamp: Some(Some(crate::api::params::format_datetime(now()))),
+                    ..Default::default()
+                };
+                let msg = UpdateParticipant {
+                    scope,
+                    key,
+                    changes,
+                };
+                self.call(
+                    ctx,
+                    id,
+                    conversation_sid,
+                    msg,
+                    |p| json!({ "participant": protocol::Participant::from(&p) }),
+                )
+            }
+            Command::History {
+                conversation_sid,
+                before,
+                limit,
+            } => self.history(ctx, id, conversation_sid, before, limit),
+            Command::Monitor {
+                conversation_sid,
+                after_index,
+            } => self.monitor(ctx, id, scope, role, conversation_sid, after_index),
+            Command::Unmonitor { conversation_sid } => {
+                if self
+                    .subs
+                    .get(&conversation_sid)
+                    .is_some_and(|s| s.seat == Seat::Monitor)
+                {
+                    self.unsubscribe(ctx, &conversation_sid);
+                }
+                self.answer(ctx, &id, Ok(json!({})))
+            }
+            Command::Join { conversation_sid } => {
+                if role != Role::Supervisor {
+                    let err =
+                        ApiError::Forbidden("only supervisors may join a conversation".into());
+                    return self.answer(ctx, &id, Err(err));
+                }
+                let draft = ParticipantDraft {
+                    identity: scope.identity.clone(),
+                    ..Default::default()
+                };
+                // Joining is authorised here (supervisor of the account), not as a participant.
+                let scope = Scope {
+                    identity: None,
+                    ..scope
+                };
+                self.call(
+                    ctx,
+                    id,
+                    conversation_sid,
+                    AddParticipant { scope, draft },
+                    |p| json!({ "participant": protocol::Participant::from(&p) }),
+                )
+            }
+            Command::Leave { conversation_sid } => {
+                let key = scope.identity.clone().unwrap_or_default();
+                self.call(
+                    ctx,
+                    id,
+                    conversation_sid,
+                    RemoveParticipant { scope, key },
+                    |_| json!({}),
+                )
+            }
+            Command::Renew { token } => self.renew(ctx, id, token),
+        }
+    }
+
+    /// Sends `msg` to the conversation's actor and answers with `render(result)`.
+    fn call<M, T>(
+        &mut self,
+        ctx: &mut Context<Self>,
+        id: Value,
+        conversation: ConversationSid,
+        msg: M,
+        render: impl FnOnce(T) -> Value + 'static,
+    ) where
+        M: Message<Result = Result<T, ApiError>> + Clone + Send + 'static,
+        T: Send + 'static,
+        crate::conversations::actor::ConversationActor: Handler<M>,
+    {
+        let registry = self.app.registry.clone();
+        let call = async move { registry.call(&conversation, msg).await };
+        ctx.spawn(call.into_actor(self).map(move |result, act, ctx| {
+            act.answer(ctx, &id, result.map(render));
+        }));
+    }
+
+    fn hello(
+        &mut self,
+        ctx: &mut Context<Self>,
+        id: Value,
+        version: Option<u32>,
+        token: Option<String>,
+        resume: std::collections::BTreeMap<ConversationSid, u64>,
+    ) {
+        if version.is_some_and(|v| v != protocol::VERSION) {
+            self.answer(
+                ctx,
+                &id,
+                Err(ApiError::invalid(
+                    "protocol",
+                    format!("this server speaks version {}", protocol::VERSION),
+                )),
+            );
+            return self.close(
+                ctx,
+                Close::ProtocolViolation,
+                Some("unsupported protocol version"),
+            );
+        }
+        let app = self.app.clone();
+        let url_principal = self.url_principal.take();
+        let verify = async move {
+            let principal = match (token, url_principal) {
+                (Some(token), _) => auth::verify(&app.accounts, &token).await.map_err(Err)?,
+                (None, Some(principal)) => principal,
+                (None, None) => return Err(Ok(ApiError::missing("token"))),
+            };
+            let scope = auth::scope(&app.accounts, &principal).await.map_err(Ok)?;
+            let joined = participations(&app, &scope).await.map_err(Ok)?;
+            Ok((principal, scope, joined))
+        };
+        ctx.wait(verify.into_actor(self).map(move |result, act, ctx| {
+            let (principal, scope, joined) = match result {
+                Ok(found) => found,
+                Err(Err(token_error)) => return act.refuse_token(ctx, &id, &token_error),
+                Err(Ok(api_error)) => {
+                    act.answer(ctx, &id, Err(api_error));
+                    return act.close(ctx, Close::TokenInvalid, Some("no usable service"));
+                }
+            };
+            act.arm_token_timers(ctx, principal.expires_at);
+            // Subscribe first, read indexes after: nothing falls between the two.
+            act.watch_participations(ctx, &scope);
+            for (_, conversation) in &joined {
+                let resumed = resume.get(&conversation.sid).copied();
+                act.subscribe(ctx, &conversation.sid, Seat::Participant, resumed);
+            }
+            act.auth = Some(Authed { principal, scope });
+            act.start_session(ctx, id, joined, resume);
+        }));
+    }
+
+    /// Reads last indexes and catch-ups, then answers `hello` and sends what was missed.
+    fn start_session(
+        &mut self,
+        ctx: &mut Context<Self>,
+        id: Value,
+        joined: Vec<(
+            crate::store::records::ParticipantRecord,
+            crate::store::records::ConversationRecord,
+        )>,
+        resume: std::collections::BTreeMap<ConversationSid, u64>,
+    ) {
+        let app = self.app.clone();
+        let read = async move {
+            let mut out = Vec::with_capacity(joined.len());
+            for (participant, conversation) in joined {
+                let last = app.store.last_message_index(&conversation.sid).await?;
+                let missed = match resume.get(&conversation.sid) {
+                    Some(&after) => catch_up(&app, &conversation.sid, Some(after)).await?,
+                    None => Vec::new(),
+                };
+                out.push((participant, conversation, last, missed));
+            }
+            Ok::<_, ApiError>(out)
+        };
+        ctx.wait(read.into_actor(self).map(move |result, act, ctx| {
+            let found = match result {
+                Ok(found) => found,
+                Err(e) => {
+                    act.answer(ctx, &id, Err(e));
+                    return act.close(ctx, Close::Lagged, Some("could not load conversations"));
+                }
+            };
+            let Some(authed) = &act.auth else { return };
+            let session = protocol::json(protocol::Session {
+                session_id: &act.id,
+                protocol: protocol::VERSION,
+                identity: &authed.principal.identity,
+                role: auth::role_name(authed.principal.role),
+                account_sid: &authed.scope.account,
+                chat_service_sid: &authed.scope.service,
+                expires_at: crate::api::params::format_datetime(authed.principal.expires_at),
+                conversations: found
+                    .iter()
+                    .map(|(p, c, last, _)| protocol::Summary {
+                        conversation: c.into(),
+                        participant: Some(p.into()),
+                        last_message_index: *last,
+                    })
+                    .collect(),
+            });
+            tracing::info!(session_id = %act.id, identity = %authed.principal.identity, "session started");
+            act.answer(ctx, &id, Ok(session));
+            for (_, conversation, last, missed) in found {
+                act.deliver_history(ctx, &missed);
+                // Live events up to here are already known (caught up, or before the boundary).
+                act.set_last_index(&conversation.sid, last);
+            }
+        }));
+    }
+
+    fn list(&mut self, ctx: &mut Context<Self>, id: Value, scope: Scope) {
+        let app = self.app.clone();
+        let read = async move {
+            let mut out = Vec::new();
+            for (p, c) in participations(&app, &scope).await? {
+                let last = app.store.last_message_index(&c.sid).await?;
+                out.push(summary(&c, Some(&p), last));
+            }
+            Ok(json!({ "conversations": out }))
+        };
+        ctx.spawn(
+            read.into_actor(self)
+                .map(move |result, act, ctx| act.answer(ctx, &id, result)),
+        );
+    }
+
+    fn typing(
+        &mut self,
+        ctx: &mut Context<Self>,
+        id: Value,
+        scope: Scope,
+        conversation: ConversationSid,
+    ) {
+        let interval = self.app.settings.gateway.typing_interval;
+        if self
+            .typing_sent
+            .get(&conversation)
+            .is_some_and(|at| at.elapsed() < interval)
+        {
+            // Already announced; the indicator is still showing on the other side.
+            return self.answer(ctx, &id, Ok(json!({})));
+        }
+        let registry = self.app.registry.clone();
+        let sid = conversation.clone();
+        let call = async move { registry.call(&sid, Typing { scope }).await };
+        ctx.spawn(call.into_actor(self).map(move |result, act, ctx| {
+            if result.is_ok() {
+                act.typing_sent.insert(conversation, Instant::now());
+            }
+            act.answer(ctx, &id, result.map(|()| json!({})));
+        }));
+    }
+
+    fn history(
+        &mut self,
+        ctx: &mut Context<Self>,
+        id: Value,
+        conversation: ConversationSid,
+        before: Option<u64>,
+        limit: Option<u32>,
+    ) {
+        if !self.subs.contains_key(&conversation) {
+            let err = ApiError::NotFound(format!("/Conversations/{conversation}"));
+            return self.answer(ctx, &id, Err(err));
+        }
+        let limit = match limit {
+            None => 30,
+            Some(n @ 1..=MAX_HISTORY) => n,
+            Some(_) => {
+                return self.answer(
+                    ctx,
+                    &id,
+                    Err(ApiError::invalid("limit", "must be 1 to 100")),
+                );
+            }
+        };
+        let store = self.app.store.clone();
+        let read = async move {
+            let page = store
+                .message_range(&conversation, MessageRange::Before(before), limit)
+                .await?;
+            let messages: Vec<Value> = page
+                .items
+                .iter()
+                .map(|m| protocol::json(protocol::Message::from(m)))
+                .collect();
+            Ok(json!({ "messages": messages, "has_more": page.has_more }))
+        };
+        ctx.spawn(
+            read.into_actor(self)
+                .map(move |result, act, ctx| act.answer(ctx, &id, result)),
+        );
+    }
+
+    fn monitor(
+        &mut self,
+        ctx: &mut Context<Self>,
+        id: Value,
+        scope: Scope,
+        role: Role,
+        conversation: ConversationSid,
+        after: Option<u64>,
+    ) {
+        if role != Role::Supervisor {
+            let err = ApiError::Forbidden("only supervisors may monitor conversations".into());
+            return self.answer(ctx, &id, Err(err));
+        }
+        let fresh = !self.subs.contains_key(&conversation);
+        // Subscribe before reading: nothing falls between the store read and live events.
+        self.subscribe(ctx, &conversation, Seat::Monitor, after);
+        let app = self.app.clone();
+        let sid = conversation.clone();
+        let read = async move {
+            let record = app
+                .store
+                .conversation(&scope.service, sid.as_str())
+                .await?
+                .filter(|c| c.account_sid == scope.account)
+                .ok_or_else(|| ApiError::NotFound(format!("/Conversations/{sid}")))?;
+            let last = app.store.last_message_index(&sid).await?;
+            let missed = match after {
+                Some(after) if fresh => catch_up(&app, &sid, Some(after)).await?,
+                _ => Vec::new(),
+            };
+            Ok::<_, ApiError>((record, last, missed))
+        };
+        ctx.wait(
+            read.into_actor(self)
+                .map(move |result, act, ctx| match result {
+                    Ok((record, last, missed)) => {
+                        act.answer(ctx, &id, Ok(summary(&record, None, last)));
+                        if fresh {
+                            act.deliver_history(ctx, &missed);
+                            act.set_last_index(&conversation, last);
+                        }
+                    }
+                    Err(e) => {
+                        if fresh {
+                            act.unsubscribe(ctx, &conversation);
+                        }
+                        act.answer(ctx, &id, Err(e));
+                    }
+                }),
+        );
+    }
+
+    fn renew(&mut self, ctx: &mut Context<Self>, id: Value, token: String) {
+        let app = self.app.clone();
+        let verify = async move { auth::verify(&app.accounts, &token).await };
+        ctx.spawn(verify.into_actor(self).map(move |result, act, ctx| {
+            let Some(authed) = &mut act.auth else { return };
+            let outcome = match result {
+                Err(e) => Err(ApiError::invalid("token", e)),
+                Ok(p)
+                    if p.account != authed.principal.account
+                        || p.identity != authed.principal.identity =>
+                {
+                    Err(ApiError::Forbidden(
+                        "a renewed token must be for the same account and identity".into(),
+                    ))
+                }
+                Ok(p) => {
+                    let expires_at = p.expires_at;
+                    authed.principal.expires_at = expires_at;
+                    act.arm_token_timers(ctx, expires_at);
+                    Ok(json!({ "expires_at": crate::api::params::format_datetime(expires_at) }))
+                }
+            };
+            act.answer(ctx, &id, outcome);
+        }));
+    }
+}
