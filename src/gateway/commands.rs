@@ -30,6 +30,21 @@ const MAX_CLIENT_MESSAGE_ID: usize = 128;
 /// Largest `history` page.
 const MAX_HISTORY: u32 = 100;
 
+/// What a client has seen of each conversation: the highest index, or `None` for nothing.
+type Resume = std::collections::BTreeMap<ConversationSid, Option<u64>>;
+
+/// A "highest index seen" field: an index, or -1 for "none yet".
+fn last_seen(field: &str, seen: i64) -> Result<Option<u64>, ApiError> {
+    match seen {
+        -1 => Ok(None),
+        i if i >= 0 => Ok(Some(i as u64)),
+        _ => Err(ApiError::invalid(
+            field,
+            "must be a message index, or -1 for none",
+        )),
+    }
+}
+
 fn check_body(body: &Option<String>) -> Result<(), ApiError> {
     match body {
         Some(b) if b.chars().count() > MAX_BODY_CHARS => Err(ApiError::BodyTooLong),
@@ -57,7 +72,19 @@ impl SessionActor {
                     protocol,
                     token,
                     resume,
-                } => self.hello(ctx, id, protocol, token, resume),
+                } => {
+                    let resume: Result<Resume, ApiError> = resume
+                        .into_iter()
+                        .map(|(sid, seen)| Ok((sid, last_seen("resume", seen)?)))
+                        .collect();
+                    match resume {
+                        Ok(resume) => self.hello(ctx, id, protocol, token, resume),
+                        Err(e) => {
+                            self.answer(ctx, &id, Err(e));
+                            self.close(ctx, Close::ProtocolViolation, Some("bad hello"))
+                        }
+                    }
+                }
                 _ => {
                     self.answer(
                         ctx,
@@ -196,7 +223,13 @@ impl SessionActor {
             Command::Monitor {
                 conversation_sid,
                 after_index,
-            } => self.monitor(ctx, id, scope, role, conversation_sid, after_index),
+            } => match after_index
+                .map(|seen| last_seen("after_index", seen))
+                .transpose()
+            {
+                Ok(after) => self.monitor(ctx, id, scope, role, conversation_sid, after),
+                Err(e) => self.answer(ctx, &id, Err(e)),
+            },
             Command::Unmonitor { conversation_sid } => {
                 if self
                     .subs
@@ -270,7 +303,7 @@ impl SessionActor {
         id: Value,
         version: Option<u32>,
         token: Option<String>,
-        resume: std::collections::BTreeMap<ConversationSid, u64>,
+        resume: Resume,
     ) {
         if version.is_some_and(|v| v != protocol::VERSION) {
             self.answer(
@@ -293,7 +326,10 @@ impl SessionActor {
             let principal = match (token, url_principal) {
                 (Some(token), _) => auth::verify(&app.accounts, &token).await.map_err(Err)?,
                 (None, Some(principal)) => principal,
-                (None, None) => return Err(Ok(ApiError::missing("token"))),
+                (None, None) => {
+                    let why = "no access token in the URL or the hello frame".into();
+                    return Err(Err(crate::gateway::token::TokenError::Malformed(why)));
+                }
             };
             let scope = auth::scope(&app.accounts, &principal).await.map_err(Ok)?;
             let joined = participations(&app, &scope).await.map_err(Ok)?;
@@ -312,7 +348,7 @@ impl SessionActor {
             // Subscribe first, read indexes after: nothing falls between the two.
             act.watch_participations(ctx, &scope);
             for (_, conversation) in &joined {
-                let resumed = resume.get(&conversation.sid).copied();
+                let resumed = resume.get(&conversation.sid).copied().flatten();
                 act.subscribe(ctx, &conversation.sid, Seat::Participant, resumed);
             }
             act.auth = Some(Authed { principal, scope });
@@ -329,7 +365,7 @@ impl SessionActor {
             crate::store::records::ParticipantRecord,
             crate::store::records::ConversationRecord,
         )>,
-        resume: std::collections::BTreeMap<ConversationSid, u64>,
+        resume: Resume,
     ) {
         let app = self.app.clone();
         let read = async move {
@@ -337,7 +373,7 @@ impl SessionActor {
             for (participant, conversation) in joined {
                 let last = app.store.last_message_index(&conversation.sid).await?;
                 let missed = match resume.get(&conversation.sid) {
-                    Some(&after) => catch_up(&app, &conversation.sid, Some(after)).await?,
+                    Some(&after) => catch_up(&app, &conversation.sid, after).await?,
                     None => Vec::new(),
                 };
                 out.push((participant, conversation, last, missed));
@@ -360,6 +396,7 @@ impl SessionActor {
                 role: auth::role_name(authed.principal.role),
                 account_sid: &authed.scope.account,
                 chat_service_sid: &authed.scope.service,
+                max_frame_bytes: act.app.settings.gateway.max_frame_bytes,
                 expires_at: crate::api::params::format_datetime(authed.principal.expires_at),
                 conversations: found
                     .iter()
@@ -471,7 +508,7 @@ impl SessionActor {
         scope: Scope,
         role: Role,
         conversation: ConversationSid,
-        after: Option<u64>,
+        after: Option<Option<u64>>,
     ) {
         if role != Role::Supervisor {
             let err = ApiError::Forbidden("only supervisors may monitor conversations".into());
@@ -479,7 +516,7 @@ impl SessionActor {
         }
         let fresh = !self.subs.contains_key(&conversation);
         // Subscribe before reading: nothing falls between the store read and live events.
-        self.subscribe(ctx, &conversation, Seat::Monitor, after);
+        self.subscribe(ctx, &conversation, Seat::Monitor, after.flatten());
         let app = self.app.clone();
         let sid = conversation.clone();
         let read = async move {
@@ -491,7 +528,7 @@ impl SessionActor {
                 .ok_or_else(|| ApiError::NotFound(format!("/Conversations/{sid}")))?;
             let last = app.store.last_message_index(&sid).await?;
             let missed = match after {
-                Some(after) if fresh => catch_up(&app, &sid, Some(after)).await?,
+                Some(after) if fresh => catch_up(&app, &sid, after).await?,
                 _ => Vec::new(),
             };
             Ok::<_, ApiError>((record, last, missed))

@@ -20,6 +20,7 @@ enum Out {
     Text(ByteString),
     Ping,
     Pong(Bytes),
+    Close(CloseReason),
 }
 
 /// The queue is full (the client is too slow) or the socket is gone.
@@ -64,11 +65,16 @@ impl Outbound {
         self.tx.try_send(Out::Pong(payload)).map_err(|_| QueueFull)
     }
 
-    /// Closes the socket with `reason`, ahead of anything still queued. Idempotent.
+    /// Closes the socket with `reason` after the frames already queued (an error reply
+    /// before its close, say); when the queue is full, at once, ahead of them. Idempotent.
     pub fn close(&mut self, reason: CloseReason) {
-        if let Some(close) = self.close.take() {
+        if let Some(close) = self.close.take()
+            && let Err(mpsc::error::TrySendError::Full(Out::Close(reason))) =
+                self.tx.try_send(Out::Close(reason))
+        {
             let _ = close.send(reason);
         }
+        // Otherwise the close is queued (or the writer is gone) and `close` drops unsent.
     }
 
     /// Whether [`close`](Self::close) was called.
@@ -98,17 +104,19 @@ enum Step {
 async fn write(
     mut session: actix_ws::Session,
     mut rx: mpsc::Receiver<Out>,
-    mut close_rx: oneshot::Receiver<CloseReason>,
+    close_rx: oneshot::Receiver<CloseReason>,
 ) {
+    let mut close_rx = Some(close_rx);
     loop {
         let step = tokio::select! {
             biased;
-            reason = &mut close_rx => Step::Close(reason.ok()),
+            reason = priority(&mut close_rx) => Step::Close(Some(reason)),
             item = rx.recv() => match item {
                 None => Step::Close(None),
+                Some(Out::Close(reason)) => Step::Close(Some(reason)),
                 Some(out) => tokio::select! {
                     biased;
-                    reason = &mut close_rx => Step::Close(reason.ok()),
+                    reason = priority(&mut close_rx) => Step::Close(Some(reason)),
                     sent = send(&mut session, out) => if sent { Step::Sent } else { Step::Gone },
                 },
             },
@@ -124,10 +132,23 @@ async fn write(
     }
 }
 
+/// A priority close, if one is signalled; pending forever once the signal is gone unsent
+/// (the close then comes through the queue, or when the queue ends).
+async fn priority(signal: &mut Option<oneshot::Receiver<CloseReason>>) -> CloseReason {
+    if let Some(rx) = signal {
+        match rx.await {
+            Ok(reason) => return reason,
+            Err(_) => *signal = None,
+        }
+    }
+    std::future::pending().await
+}
+
 async fn send(session: &mut actix_ws::Session, out: Out) -> bool {
     match out {
         Out::Text(text) => session.text(text).await.is_ok(),
         Out::Ping => session.ping(b"").await.is_ok(),
         Out::Pong(payload) => session.pong(&payload).await.is_ok(),
+        Out::Close(_) => false,
     }
 }

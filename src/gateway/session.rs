@@ -277,12 +277,8 @@ impl SessionActor {
                 }
                 sub.last_index = Some(m.index);
             }
-            ConversationEvent::Typing(p) => {
-                // Nobody sees their own typing.
-                if p.identity.as_deref() == self.identity() {
-                    return;
-                }
-            }
+            // Nobody sees their own typing.
+            ConversationEvent::Typing(p) if p.identity.as_deref() == self.identity() => return,
             _ => {}
         }
         let typing_timeout = self.typing_timeout_ms();

@@ -91,6 +91,7 @@ fn frames_match_the_golden_file() {
         account_sid: &c.account_sid,
         chat_service_sid: &c.service_sid,
         expires_at: "2015-12-16T23:18:37Z".into(),
+        max_frame_bytes: 65536,
         conversations: vec![Summary {
             conversation: (&c).into(),
             participant: Some((&p).into()),

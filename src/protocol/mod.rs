@@ -46,9 +46,9 @@ pub enum Command {
         protocol: Option<u32>,
         /// Access token (when not in the URL).
         token: Option<String>,
-        /// Highest message index seen per conversation, to catch up from.
+        /// Highest message index seen per conversation, to catch up from (-1: none seen).
         #[serde(default)]
-        resume: std::collections::BTreeMap<ConversationSid, u64>,
+        resume: std::collections::BTreeMap<ConversationSid, i64>,
     },
     /// List the session's conversations.
     Conversations,
@@ -108,8 +108,8 @@ pub enum Command {
     Monitor {
         /// Which.
         conversation_sid: ConversationSid,
-        /// Catch up from here.
-        after_index: Option<u64>,
+        /// Catch up after this index (-1: from the first message).
+        after_index: Option<i64>,
     },
     /// Stop monitoring.
     Unmonitor {

@@ -159,6 +159,8 @@ pub struct Session<'a> {
     pub chat_service_sid: &'a ServiceSid,
     /// Token expiry, ISO-8601.
     pub expires_at: String,
+    /// Largest frame the server accepts.
+    pub max_frame_bytes: usize,
     /// Conversations the identity participates in.
     pub conversations: Vec<Summary<'a>>,
 }

@@ -1,11 +1,13 @@
 //! Integration tests: each boots the real server (see `harness`) and speaks HTTP to it.
 
 mod harness;
+mod ws;
 
 mod concurrency;
 mod conversations;
 mod durability;
 mod errors;
+mod gateway;
 mod idempotency;
 mod keys;
 mod messages;
