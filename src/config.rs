@@ -25,6 +25,8 @@ pub struct Settings {
     pub idempotency: IdempotencySettings,
     /// WebSocket gateway.
     pub gateway: GatewaySettings,
+    /// Uploaded media.
+    pub media: MediaSettings,
     /// Logging.
     pub log: LogSettings,
 }
@@ -123,6 +125,17 @@ pub struct GatewaySettings {
     pub token_warning: Duration,
 }
 
+/// Media upload settings.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct MediaSettings {
+    /// Largest accepted upload.
+    pub max_bytes: u64,
+    /// Lifetime of a signed download link.
+    #[serde(with = "humantime_serde")]
+    pub link_ttl: Duration,
+}
+
 /// Logging settings.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -176,6 +189,10 @@ impl Default for Settings {
                 typing_interval: Duration::from_secs(1),
                 typing_timeout: Duration::from_secs(5),
                 token_warning: Duration::from_secs(60),
+            },
+            media: MediaSettings {
+                max_bytes: 16 * 1024 * 1024,
+                link_ttl: Duration::from_secs(300),
             },
             log: LogSettings {
                 level: "info".into(),

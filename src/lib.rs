@@ -26,6 +26,7 @@ pub mod conversations;
 pub mod error;
 pub mod gateway;
 pub mod ids;
+pub mod media;
 pub mod protocol;
 pub mod startup;
 pub mod store;

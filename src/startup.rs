@@ -87,6 +87,10 @@ impl Application {
             accounts,
             bus,
             metrics: crate::telemetry::metrics::install(),
+            media: Arc::new(
+                crate::media::MediaFiles::open(&data_dir)
+                    .with_context(|| format!("creating {}/media", data_dir.display()))?,
+            ),
             idempotency_locks: DashMap::new(),
         });
         let mut server = HttpServer::new(move || {

@@ -32,7 +32,7 @@ fn key(req: &HttpRequest, name: &str) -> String {
 /// `POST /Conversations/{CH}/Messages`
 pub async fn create(ctx: Ctx, req: HttpRequest, p: Params) -> Result<HttpResponse, ApiError> {
     let sid = resolve_sid(&ctx, &key(&req, "conversation")).await?;
-    let draft = MessageDraft {
+    let mut draft = MessageDraft {
         author: p.text("Author", 256)?.filter(|v| !v.is_empty()),
         body: body(&p)?,
         subject: p.text("Subject", 256)?,
@@ -45,10 +45,12 @@ pub async fn create(ctx: Ctx, req: HttpRequest, p: Params) -> Result<HttpRespons
     };
     p.json_text("ContentVariables")?;
     if let Some(media) = p.sid::<MediaSid>("MediaSid")? {
-        // Media upload arrives with the gateway; until then no ME… SID can exist.
-        return Err(ApiError::NotFound(format!("/Media/{media}")));
+        draft.media = super::media::attachments(&ctx.state, &ctx.scope.service, &[media]).await?;
     }
-    if draft.body.as_deref().is_none_or(str::is_empty) && draft.content_sid.is_none() {
+    if draft.body.as_deref().is_none_or(str::is_empty)
+        && draft.content_sid.is_none()
+        && draft.media.is_none()
+    {
         return Err(ApiError::InvalidParameter(
             "Missing required parameter Body, MediaSid or ContentSid".into(),
         ));

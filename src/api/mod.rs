@@ -10,6 +10,7 @@ pub mod conversations;
 pub mod health;
 pub mod idempotency;
 pub mod keys;
+pub mod media;
 pub mod messages;
 pub mod pagination;
 pub mod params;
@@ -47,6 +48,8 @@ pub struct AppState {
     pub bus: Arc<dyn EventBus>,
     /// Renders Prometheus metrics.
     pub metrics: metrics_exporter_prometheus::PrometheusHandle,
+    /// Uploaded media bytes.
+    pub media: Arc<crate::media::MediaFiles>,
     /// One lock per in-flight idempotency key.
     pub idempotency_locks: DashMap<String, Arc<tokio::sync::Mutex<()>>>,
 }
@@ -148,6 +151,14 @@ fn conversation_routes(cfg: &mut web::ServiceConfig) {
 /// Mounts every route on an actix-web app.
 pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.route("/v1/ws", web::get().to(crate::gateway::connect));
+    cfg.service(resource("/v1/Services/{service}/Media").route(web::post().to(media::upload)));
+    cfg.service(
+        resource("/v1/Services/{service}/Media/{media}").route(web::get().to(media::fetch)),
+    );
+    cfg.service(
+        resource("/v1/Services/{service}/Media/{media}/Content")
+            .route(web::get().to(media::content)),
+    );
     cfg.route("/healthz", web::get().to(health::healthz))
         .route("/readyz", web::get().to(health::readyz))
         .route("/metrics", web::get().to(health::metrics))

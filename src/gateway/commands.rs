@@ -10,6 +10,7 @@ use serde_json::{Value, json};
 use super::auth;
 use super::close::Close;
 use super::session::{Authed, Seat, SessionActor, catch_up, participations, summary};
+use crate::api::media::attachments;
 use crate::api::messages::MAX_BODY_CHARS;
 use crate::conversations::commands::{
     AddParticipant, DeleteMessage, EditMessage, PostMessage, RemoveParticipant, Typing,
@@ -27,6 +28,8 @@ use crate::store::records::now;
 
 /// Longest accepted `client_message_id`.
 const MAX_CLIENT_MESSAGE_ID: usize = 128;
+/// Most attachments on one message.
+const MAX_ATTACHMENTS: usize = 10;
 /// Largest `history` page.
 const MAX_HISTORY: u32 = 100;
 
@@ -120,9 +123,11 @@ impl SessionActor {
                     {
                         return Err(ApiError::missing("body"));
                     }
-                    if let Some(media) = media_sids.as_ref().and_then(|m| m.first()) {
-                        // Media upload is not served yet: no ME… SID can exist.
-                        return Err(ApiError::NotFound(format!("/Media/{media}")));
+                    if media_sids
+                        .as_ref()
+                        .is_some_and(|m| m.len() > MAX_ATTACHMENTS)
+                    {
+                        return Err(ApiError::invalid("media_sids", "at most 10 attachments"));
                     }
                     let client_message_id = match client_message_id {
                         Some(cid) if cid.is_empty() || cid.len() > MAX_CLIENT_MESSAGE_ID => {
@@ -143,15 +148,27 @@ impl SessionActor {
                         ..Default::default()
                     })
                 })();
-                match draft {
-                    Ok(draft) => self.call(
+                let render = |m: crate::store::records::MessageRecord| json!({ "message": protocol::Message::from(&m) });
+                match (draft, media_sids.filter(|m| !m.is_empty())) {
+                    (Ok(draft), None) => self.call(
                         ctx,
                         id,
                         conversation_sid,
                         PostMessage { scope, draft },
-                        |m| json!({ "message": protocol::Message::from(&m) }),
+                        render,
                     ),
-                    Err(e) => self.answer(ctx, &id, Err(e)),
+                    (Ok(mut draft), Some(media)) => {
+                        let app = self.app.clone();
+                        let send = async move {
+                            draft.media = attachments(&app, &scope.service, &media).await?;
+                            let msg = PostMessage { scope, draft };
+                            app.registry.call(&conversation_sid, msg).await
+                        };
+                        ctx.spawn(send.into_actor(self).map(move |result, act, ctx| {
+                            act.answer(ctx, &id, result.map(render));
+                        }));
+                    }
+                    (Err(e), _) => self.answer(ctx, &id, Err(e)),
                 }
             }
             Command::Edit {

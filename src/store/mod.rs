@@ -112,6 +112,8 @@ pub enum Mutation {
     PutKey(KeyRecord),
     /// Delete an API key.
     DeleteKey(crate::ids::KeySid),
+    /// Records an uploaded media file (its bytes are already on disk).
+    PutMedia(MediaRecord),
 }
 
 /// Resolves when the unit it belongs to has committed (or failed).
@@ -329,6 +331,17 @@ pub trait MessageStore: Send + Sync {
     ) -> Result<Option<u64>, StoreError>;
 }
 
+/// Uploaded media.
+#[async_trait]
+pub trait MediaStore: Send + Sync {
+    /// A media record of the service.
+    async fn media(
+        &self,
+        service: &ServiceSid,
+        sid: &crate::ids::MediaSid,
+    ) -> Result<Option<MediaRecord>, StoreError>;
+}
+
 /// Idempotency records.
 #[async_trait]
 pub trait IdempotencyStore: Send + Sync {
@@ -342,8 +355,11 @@ pub trait IdempotencyStore: Send + Sync {
 
 /// Everything the server persists.
 pub trait Store:
-    WriteLog + AccountStore + ConversationStore + MessageStore + IdempotencyStore
+    WriteLog + AccountStore + ConversationStore + MessageStore + MediaStore + IdempotencyStore
 {
 }
 
-impl<T: WriteLog + AccountStore + ConversationStore + MessageStore + IdempotencyStore> Store for T {}
+impl<T> Store for T where
+    T: WriteLog + AccountStore + ConversationStore + MessageStore + MediaStore + IdempotencyStore
+{
+}

@@ -287,6 +287,41 @@ pub struct MediaRef {
     pub filename: Option<String>,
 }
 
+/// An uploaded media file (`ME…`); the bytes live in a content-addressed file.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MediaRecord {
+    /// `ME…`
+    pub sid: MediaSid,
+    /// Owner.
+    pub account_sid: AccountSid,
+    /// Its service.
+    pub service_sid: ServiceSid,
+    /// Bytes.
+    pub size: u64,
+    /// MIME type as uploaded.
+    pub content_type: String,
+    /// Original file name.
+    pub filename: Option<String>,
+    /// The identity that uploaded it (token uploads), if any.
+    pub author: Option<String>,
+    /// SHA-256 of the content, hex: the file's name.
+    pub sha256: String,
+    /// Upload time.
+    pub date_created: Timestamp,
+}
+
+impl MediaRecord {
+    /// How a message refers to it.
+    pub fn as_ref(&self) -> MediaRef {
+        MediaRef {
+            sid: self.sid.clone(),
+            size: self.size,
+            content_type: self.content_type.clone(),
+            filename: self.filename.clone(),
+        }
+    }
+}
+
 /// A conversation message (`IM…`).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct MessageRecord {

@@ -274,6 +274,43 @@ impl TestServer {
         self.send(req, self.creds())
     }
 
+    /// POST raw bytes with a content type and optional credentials (media uploads).
+    pub fn upload(
+        &self,
+        path: &str,
+        bytes: Vec<u8>,
+        content_type: &str,
+        auth: Option<(&str, &str)>,
+        headers: &[(&str, &str)],
+    ) -> Reply {
+        let mut req = self
+            .http
+            .post(self.url(path))
+            .header("Content-Type", content_type)
+            .body(bytes);
+        for (k, v) in headers {
+            req = req.header(*k, *v);
+        }
+        self.send(req, auth)
+    }
+
+    /// GET raw bytes (status, content type, body) with optional credentials.
+    pub fn download(&self, url: &str, auth: Option<(&str, &str)>) -> (u16, String, Vec<u8>) {
+        let mut req = self.http.get(self.url(url));
+        if let Some((u, p)) = auth {
+            req = req.basic_auth(u, Some(p));
+        }
+        let resp = req.send().expect("request sent");
+        let status = resp.status().as_u16();
+        let kind = resp
+            .headers()
+            .get("Content-Type")
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or_default()
+            .to_owned();
+        (status, kind, resp.bytes().expect("body").to_vec())
+    }
+
     /// DELETE with the default credentials.
     pub fn delete(&self, path: &str) -> Reply {
         self.send(self.http.delete(self.url(path)), self.creds())

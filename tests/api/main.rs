@@ -10,6 +10,7 @@ mod errors;
 mod gateway;
 mod idempotency;
 mod keys;
+mod media;
 mod messages;
 mod participants;
 mod resources;

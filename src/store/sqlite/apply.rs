@@ -297,6 +297,13 @@ fn apply(conn: &Connection, mutation: &Mutation) -> Result<(), StoreError> {
                 params![k.sid.as_str(), k.account_sid.as_str(), json(k)?],
             )?;
         }
+        Mutation::PutMedia(m) => {
+            exec(
+                conn,
+                "INSERT INTO media (sid, service_sid, data) VALUES (?1, ?2, ?3)",
+                params![m.sid.as_str(), m.service_sid.as_str(), json(m)?],
+            )?;
+        }
         Mutation::DeleteKey(sid) => {
             exec(conn, "DELETE FROM api_keys WHERE sid = ?1", [sid.as_str()])?;
         }

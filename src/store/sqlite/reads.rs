@@ -10,8 +10,8 @@ use super::SqliteStore;
 use crate::ids::{AccountSid, ConversationSid, RoleSid, ServiceSid, has_sid_shape};
 use crate::store::records::*;
 use crate::store::{
-    AccountStore, ConversationFilter, ConversationStore, IdempotencyStore, MessageRange,
-    MessageStore, Page, PageRequest, ParticipantKey, StoreError,
+    AccountStore, ConversationFilter, ConversationStore, IdempotencyStore, MediaStore,
+    MessageRange, MessageStore, Page, PageRequest, ParticipantKey, StoreError,
 };
 
 fn decode<T: DeserializeOwned>(data: &str) -> Result<T, StoreError> {
@@ -520,6 +520,25 @@ impl MessageStore for SqliteStore {
                 |r| r.get(0),
             )?;
             Ok(max.map(|i| i as u64))
+        })
+        .await
+    }
+}
+
+#[async_trait]
+impl MediaStore for SqliteStore {
+    async fn media(
+        &self,
+        service: &ServiceSid,
+        sid: &crate::ids::MediaSid,
+    ) -> Result<Option<MediaRecord>, StoreError> {
+        let (service, sid) = (service.clone(), sid.clone());
+        self.read(move |c| {
+            one(
+                c,
+                "SELECT data FROM media WHERE sid = ?1 AND service_sid = ?2",
+                &[&sid.as_str(), &service.as_str()],
+            )
         })
         .await
     }

@@ -114,6 +114,14 @@ const MIGRATIONS: &[&str] = &[
     CREATE UNIQUE INDEX messages_client_id ON messages(conversation_sid, client_id)
         WHERE client_id IS NOT NULL;
     "#,
+    // 4: uploaded media (the bytes are content-addressed files beside the database).
+    r#"
+    CREATE TABLE media (
+        sid TEXT PRIMARY KEY,
+        service_sid TEXT NOT NULL,
+        data TEXT NOT NULL
+    );
+    "#,
 ];
 
 /// Brings the database schema up to date.
