@@ -154,3 +154,30 @@ def test_importing_history_with_explicit_dates(conversations):
     )
     assert msg.date_created == when
     assert conversations.conversations(conv.sid).messages(msg.sid).fetch().date_created == when
+
+
+def test_media_message_after_an_mcs_upload(server, conversations, uid):
+    """MCS upload is raw HTTP (not in the helper library), then Messages.create(media_sid=…)."""
+    import requests  # installed with twilio
+
+    service = conversations.configuration().fetch().default_chat_service_sid
+    upload = requests.post(
+        f"{server.base}/v1/Services/{service}/Media",
+        params={"Filename": "car.jpg"},
+        data=b"\xff\xd8\xff\xe0 not really a jpeg",
+        headers={"Content-Type": "image/jpeg"},
+        auth=(server.account_sid, server.auth_token),
+        timeout=10,
+    )
+    assert upload.status_code == 201, upload.text
+    media_sid = upload.json()["sid"]
+    assert_sid(media_sid, "ME")
+
+    conv = conversations.conversations.create(friendly_name=f"media-{uid}")
+    m = conversations.conversations(conv.sid).messages.create(author="system", media_sid=media_sid)
+    assert m.body is None
+    assert m.media == [
+        {"sid": media_sid, "size": 22, "content_type": "image/jpeg", "filename": "car.jpg"}
+    ]
+    fetched = conversations.conversations(conv.sid).messages(m.sid).fetch()
+    assert fetched.media == m.media
