@@ -165,8 +165,7 @@ pub async fn list(ctx: Ctx, req: HttpRequest) -> Result<HttpResponse, ApiError> 
     )))
 }
 
-/// `GET …/Messages/{IM}/Receipts`: delivery receipts exist only for messaging participants,
-/// which channels will deliver to; until then every list is empty.
+/// `GET …/Messages/{IM}/Receipts`: the delivery receipts of a message, one per recipient.
 pub async fn receipts(ctx: Ctx, req: HttpRequest) -> Result<HttpResponse, ApiError> {
     let message = find(&ctx, &req).await?;
     let q = Params::query(&req);
@@ -175,26 +174,27 @@ pub async fn receipts(ctx: Ctx, req: HttpRequest) -> Result<HttpResponse, ApiErr
         "{}/Conversations/{}/Messages/{}/Receipts",
         ctx.base, message.conversation_sid, message.sid
     );
-    let empty = crate::store::Page::<serde_json::Value> {
-        items: Vec::new(),
-        has_more: false,
-    };
+    let rows = ctx.state.store.receipts(&message.sid, page).await?;
     Ok(HttpResponse::Ok().json(pagination::render(
         "delivery_receipts",
-        empty,
+        rows,
         page,
         &url,
         &[],
-        |v| v,
+        |r| render::receipt(&ctx.base, &r),
     )))
 }
 
 /// `GET …/Messages/{IM}/Receipts/{DY}`
 pub async fn receipt(ctx: Ctx, req: HttpRequest) -> Result<HttpResponse, ApiError> {
     let message = find(&ctx, &req).await?;
-    Err(ApiError::NotFound(format!(
-        "/Messages/{}/Receipts/{}",
-        message.sid,
-        key(&req, "receipt")
-    )))
+    let sid = key(&req, "receipt");
+    let not_found = || ApiError::NotFound(format!("/Messages/{}/Receipts/{sid}", message.sid));
+    if !crate::ids::has_sid_shape("DY", &sid) {
+        return Err(not_found());
+    }
+    match ctx.state.store.receipt(&message.sid, &sid).await? {
+        Some(r) => Ok(HttpResponse::Ok().json(render::receipt(&ctx.base, &r))),
+        None => Err(not_found()),
+    }
 }

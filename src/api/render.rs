@@ -104,13 +104,34 @@ pub fn message(base: &str, m: &MessageRecord) -> Value {
         "participant_sid": m.participant_sid,
         "date_created": date(m.date_created),
         "date_updated": date(m.date_updated),
-        "delivery": Value::Null,
+        "delivery": m.delivery.as_ref().map_or(Value::Null, |d| d.summary()),
         "content_sid": m.content_sid,
         "links": {
             "delivery_receipts": format!("{url}/Receipts"),
             "channel_metadata": format!("{url}/ChannelMetadata"),
         },
         "url": url,
+    })
+}
+
+/// A delivery receipt.
+pub fn receipt(base: &str, r: &crate::store::delivery::ReceiptRecord) -> Value {
+    json!({
+        "account_sid": r.account_sid,
+        "chat_service_sid": r.service_sid,
+        "conversation_sid": r.conversation_sid,
+        "message_sid": r.message_sid,
+        "sid": r.sid,
+        "channel_message_sid": r.channel_message_sid,
+        "participant_sid": r.participant_sid,
+        "status": r.status.as_str(),
+        "error_code": r.error_code,
+        "date_created": date(r.date_created),
+        "date_updated": date(r.date_updated),
+        "url": format!(
+            "{base}/Conversations/{}/Messages/{}/Receipts/{}",
+            r.conversation_sid, r.message_sid, r.sid
+        ),
     })
 }
 
@@ -272,6 +293,7 @@ mod tests {
             media: None,
             content_sid: None,
             client_message_id: None,
+            delivery: None,
             date_created: 1_450_304_317,
             date_updated: 1_450_304_318,
         };
@@ -279,6 +301,19 @@ mod tests {
             "conversation": super::conversation(base, &conversation),
             "participant": super::participant(base, &participant),
             "message": super::message(base, &message),
+            "receipt": super::receipt(base, &crate::store::delivery::ReceiptRecord {
+                sid: sid("DY"),
+                account_sid: sid("AC"),
+                service_sid: sid("IS"),
+                conversation_sid: sid("CH"),
+                message_sid: sid("IM"),
+                participant_sid: sid("MB"),
+                channel_message_sid: Some(format!("SM{}", "a".repeat(32))),
+                status: crate::store::delivery::ReceiptStatus::Failed,
+                error_code: Some(3000),
+                date_created: 1_450_304_317,
+                date_updated: 1_450_304_318,
+            }),
         });
         let rendered = serde_json::to_string_pretty(&snapshot).expect("json") + "\n";
         let path =

@@ -665,3 +665,78 @@ impl Handler<Typing> for ConversationActor {
         Ok(())
     }
 }
+
+impl Handler<RecordReceipt> for ConversationActor {
+    type Result = AtomicResponse<
+        Self,
+        Reply<(
+            crate::store::records::MessageRecord,
+            crate::store::delivery::ReceiptRecord,
+        )>,
+    >;
+
+    fn handle(&mut self, msg: RecordReceipt, _ctx: &mut Self::Context) -> Self::Result {
+        let recipient = match self.live(&msg.scope) {
+            Ok(c) => c.participant(&msg.participant).map(|p| p.sid.clone()),
+            Err(e) => return refuse(e),
+        };
+        let store = self.deps.store.clone();
+        let sid = self.sid.clone();
+        let key = msg.message.clone();
+        let read = async move {
+            let message = store.message(&sid, &key).await?;
+            let existing = match (&message, &recipient) {
+                (Some(m), Some(p)) => store.receipt(&m.sid, p.as_str()).await?,
+                _ => None,
+            };
+            Ok::<_, ApiError>((message, existing))
+        };
+        AtomicResponse::new(Box::pin(read.into_actor(self).then(
+            move |found, act, _ctx| {
+                let change = super::receipts::ReceiptChange {
+                    participant: &msg.participant,
+                    status: msg.status,
+                    channel_message_sid: msg.channel_message_sid.clone(),
+                    error_code: msg.error_code,
+                };
+                let planned = match (found, &act.phase) {
+                    (Ok((Some(message), existing)), Phase::Live(c)) => c
+                        .plan_receipt(&msg.scope, &message, existing.as_ref(), change, now())
+                        .map(|plan| (plan, message, existing)),
+                    (Ok(_), _) => Err(ApiError::NotFound(format!(
+                        "/Conversations/{}/Messages/{}",
+                        act.sid, msg.message
+                    ))),
+                    (Err(e), _) => Err(e),
+                };
+                match planned {
+                    Ok((Some(plan), _, _)) => {
+                        let seq = act.publisher.reserve();
+                        let Plan {
+                            value,
+                            mutations,
+                            events,
+                            ..
+                        } = plan;
+                        let commit = act.deps.store.submit(mutations);
+                        futures_util::future::Either::Left(commit.into_actor(act).map(
+                            move |result, act, _| {
+                                let published = if result.is_ok() { events } else { Vec::new() };
+                                act.publisher.complete(seq, published, &act.deps);
+                                result.map(|()| value).map_err(ApiError::from)
+                            },
+                        ))
+                    }
+                    // Already there: answer with the current state, change nothing.
+                    Ok((None, message, Some(existing))) => {
+                        futures_util::future::Either::Right(fut::ready(Ok((message, existing))))
+                    }
+                    Ok((None, _, None)) => {
+                        futures_util::future::Either::Right(fut::ready(Err(ApiError::Internal)))
+                    }
+                    Err(e) => futures_util::future::Either::Right(fut::ready(Err(e))),
+                }
+            },
+        )))
+    }
+}

@@ -6,6 +6,7 @@ use actix::Message;
 
 use super::drafts::*;
 use crate::error::ApiError;
+use crate::store::delivery::{ReceiptRecord, ReceiptStatus};
 use crate::store::records::{ConversationRecord, MessageRecord, ParticipantRecord};
 
 /// Persists a brand-new conversation (and its first participants) as the actor's first act.
@@ -111,4 +112,23 @@ pub struct DeleteMessage {
 pub struct Typing {
     /// Caller's account, service and identity (required).
     pub scope: Scope,
+}
+
+/// Records a recipient's delivery receipt of a message (channels, or a chat client confirming
+/// delivery). A status the receipt already reached (or passed) changes nothing.
+#[derive(Debug, Clone, Message)]
+#[rtype(result = "Result<(MessageRecord, ReceiptRecord), ApiError>")]
+pub struct RecordReceipt {
+    /// Caller's account and service (with an identity: only its own receipts).
+    pub scope: Scope,
+    /// Message SID or index.
+    pub message: String,
+    /// The recipient: participant SID or identity.
+    pub participant: String,
+    /// The new status.
+    pub status: ReceiptStatus,
+    /// The channel's message id.
+    pub channel_message_sid: Option<String>,
+    /// The channel's error code.
+    pub error_code: Option<u32>,
 }

@@ -3,6 +3,7 @@
 //! SMS/WhatsApp participants. Past tense, fire-and-forget.
 
 use crate::ids::{ConversationSid, ServiceSid};
+use crate::store::delivery::ReceiptRecord;
 use crate::store::records::{
     ConversationRecord, ConversationState, MessageRecord, ParticipantRecord,
 };
@@ -61,6 +62,13 @@ pub enum ConversationEvent {
     MessageRemoved(MessageRecord),
     /// A participant is typing (ephemeral: never stored, no webhook).
     Typing(ParticipantRecord),
+    /// A recipient's delivery receipt changed (and with it the message's summary).
+    DeliveryUpdated {
+        /// The message with its new delivery counts.
+        message: MessageRecord,
+        /// The receipt.
+        receipt: ReceiptRecord,
+    },
 }
 
 impl ConversationEvent {
@@ -74,6 +82,7 @@ impl ConversationEvent {
                 &p.conversation_sid
             }
             MessageAdded(m) | MessageUpdated(m) | MessageRemoved(m) => &m.conversation_sid,
+            DeliveryUpdated { message, .. } => &message.conversation_sid,
         }
     }
 
@@ -89,6 +98,7 @@ impl ConversationEvent {
                 &p.service_sid
             }
             MessageAdded(m) | MessageUpdated(m) | MessageRemoved(m) => &m.service_sid,
+            DeliveryUpdated { message, .. } => &message.service_sid,
         }
     }
 
@@ -106,6 +116,7 @@ impl ConversationEvent {
             MessageAdded(_) => "onMessageAdded",
             MessageUpdated(_) => "onMessageUpdated",
             MessageRemoved(_) => "onMessageRemoved",
+            DeliveryUpdated { .. } => "onDeliveryUpdated",
             Typing(_) => return None,
         })
     }

@@ -9,6 +9,7 @@ pub mod actor;
 pub mod commands;
 pub mod drafts;
 pub mod events;
+pub mod receipts;
 pub mod registry;
 pub mod state;
 pub mod timers;

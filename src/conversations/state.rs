@@ -455,6 +455,7 @@ impl Conversation {
             media: draft.media,
             content_sid: draft.content_sid,
             client_message_id: draft.client_message_id,
+            delivery: None,
             date_created: created,
             date_updated: draft.date_updated.unwrap_or(created),
         };

@@ -13,8 +13,8 @@ use super::session::{Authed, Seat, SessionActor, catch_up, participations, summa
 use crate::api::media::attachments;
 use crate::api::messages::MAX_BODY_CHARS;
 use crate::conversations::commands::{
-    AddParticipant, DeleteMessage, EditMessage, PostMessage, RemoveParticipant, Typing,
-    UpdateParticipant,
+    AddParticipant, DeleteMessage, EditMessage, PostMessage, RecordReceipt, RemoveParticipant,
+    Typing, UpdateParticipant,
 };
 use crate::conversations::drafts::{
     MessageChanges, MessageDraft, ParticipantChanges, ParticipantDraft, Scope,
@@ -24,6 +24,7 @@ use crate::gateway::token::Role;
 use crate::ids::ConversationSid;
 use crate::protocol::{self, Command, Frame};
 use crate::store::MessageRange;
+use crate::store::delivery::ReceiptStatus;
 use crate::store::records::now;
 
 /// Longest accepted `client_message_id`.
@@ -209,6 +210,23 @@ impl SessionActor {
                 self.call(ctx, id, conversation_sid, msg, |()| json!({}))
             }
             Command::Typing { conversation_sid } => self.typing(ctx, id, scope, conversation_sid),
+            Command::Delivered {
+                conversation_sid,
+                index,
+            } => {
+                let participant = scope.identity.clone().unwrap_or_default();
+                let msg = RecordReceipt {
+                    scope,
+                    message: index.to_string(),
+                    participant,
+                    status: ReceiptStatus::Delivered,
+                    channel_message_sid: None,
+                    error_code: None,
+                };
+                self.call(ctx, id, conversation_sid, msg, |(m, r)| {
+                    json!({ "message": protocol::Message::from(&m), "receipt": protocol::Receipt::from(&r) })
+                })
+            }
             Command::Read {
                 conversation_sid,
                 index,

@@ -69,6 +69,7 @@ fn message() -> MessageRecord {
         }]),
         content_sid: None,
         client_message_id: Some("alice:6f1c2d".into()),
+        delivery: None,
         date_created: 1_450_304_317,
         date_updated: 1_450_304_318,
     }
@@ -129,6 +130,30 @@ fn frames_match_the_golden_file() {
         "event.message_updated": event(MessageUpdated(m.clone())),
         "event.message_removed": event(MessageRemoved(m.clone())),
         "event.typing": event(Typing(p.clone())),
+        "event.delivery_updated": event(DeliveryUpdated {
+            message: MessageRecord {
+                delivery: Some(crate::store::delivery::DeliveryCounts {
+                    total: 2,
+                    sent: 2,
+                    delivered: 1,
+                    ..Default::default()
+                }),
+                ..m.clone()
+            },
+            receipt: crate::store::delivery::ReceiptRecord {
+                sid: sid("DY"),
+                account_sid: sid("AC"),
+                service_sid: sid("IS"),
+                conversation_sid: sid("CH"),
+                message_sid: sid("IM"),
+                participant_sid: sid("MB"),
+                channel_message_sid: None,
+                status: crate::store::delivery::ReceiptStatus::Delivered,
+                error_code: None,
+                date_created: 1_450_304_317,
+                date_updated: 1_450_304_318,
+            },
+        }),
         "event.token_expiring": parse(session_event("token_expiring", json!({ "expires_at": "2015-12-16T23:18:37Z" }))),
     });
     let rendered = serde_json::to_string_pretty(&frames).expect("json") + "\n";

@@ -8,7 +8,7 @@ use bytestring::ByteString;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-pub use objects::{Conversation, Message, Participant, Session, Summary};
+pub use objects::{Conversation, Message, Participant, Receipt, Session, Summary};
 
 use crate::conversations::events::ConversationEvent;
 use crate::error::ApiError;
@@ -87,6 +87,13 @@ pub enum Command {
     Typing {
         /// Where.
         conversation_sid: ConversationSid,
+    },
+    /// Confirm a message reached this client (a `delivered` receipt).
+    Delivered {
+        /// Where.
+        conversation_sid: ConversationSid,
+        /// Which message.
+        index: u64,
     },
     /// Move the read horizon.
     Read {
@@ -258,6 +265,13 @@ pub fn event_frame(event: &ConversationEvent, typing_timeout_ms: u64) -> ByteStr
         MessageAdded(m) => ("message_added", json(Message::from(m))),
         MessageUpdated(m) => ("message_updated", json(Message::from(m))),
         MessageRemoved(m) => ("message_removed", json(Message::from(m))),
+        DeliveryUpdated { message, receipt } => (
+            "delivery_updated",
+            serde_json::json!({
+                "message": Message::from(message),
+                "receipt": Receipt::from(receipt),
+            }),
+        ),
         Typing(p) => (
             "typing",
             serde_json::json!({

@@ -7,8 +7,10 @@ use serde_json::Value;
 use crate::api::params::format_datetime as date;
 use crate::api::render;
 use crate::ids::{
-    AccountSid, ConversationSid, MediaSid, MessageSid, ParticipantSid, RoleSid, ServiceSid,
+    AccountSid, ConversationSid, MediaSid, MessageSid, ParticipantSid, ReceiptSid, RoleSid,
+    ServiceSid,
 };
+use crate::store::delivery::ReceiptRecord;
 use crate::store::records::{ConversationRecord, MessageRecord, ParticipantRecord};
 
 /// A conversation.
@@ -93,6 +95,7 @@ pub struct Message<'a> {
     body: &'a Option<String>,
     attributes: &'a str,
     media: Option<Vec<Media<'a>>>,
+    delivery: Value,
     client_message_id: Option<&'a str>,
     date_created: String,
     date_updated: String,
@@ -120,6 +123,7 @@ impl<'a> From<&'a MessageRecord> for Message<'a> {
                     .collect()
             }),
             // Stored namespaced by the author ("identity:id"); the wire shows the client's id.
+            delivery: m.delivery.as_ref().map_or(Value::Null, |d| d.summary()),
             client_message_id: m.client_message_id.as_deref().map(|id| {
                 id.strip_prefix(m.author.as_str())
                     .and_then(|rest| rest.strip_prefix(':'))
@@ -127,6 +131,34 @@ impl<'a> From<&'a MessageRecord> for Message<'a> {
             }),
             date_created: date(m.date_created),
             date_updated: date(m.date_updated),
+        }
+    }
+}
+
+/// A delivery receipt.
+#[derive(Debug, Serialize)]
+pub struct Receipt<'a> {
+    sid: &'a ReceiptSid,
+    message_sid: &'a MessageSid,
+    participant_sid: &'a ParticipantSid,
+    status: &'static str,
+    channel_message_sid: &'a Option<String>,
+    error_code: Option<u32>,
+    date_created: String,
+    date_updated: String,
+}
+
+impl<'a> From<&'a ReceiptRecord> for Receipt<'a> {
+    fn from(r: &'a ReceiptRecord) -> Self {
+        Receipt {
+            sid: &r.sid,
+            message_sid: &r.message_sid,
+            participant_sid: &r.participant_sid,
+            status: r.status.as_str(),
+            channel_message_sid: &r.channel_message_sid,
+            error_code: r.error_code,
+            date_created: date(r.date_created),
+            date_updated: date(r.date_updated),
         }
     }
 }

@@ -6,6 +6,7 @@
 //! Never: hold business rules here (the conversation actor owns those), or acknowledge a write
 //! before its transaction committed.
 
+pub mod delivery;
 pub mod records;
 pub mod sqlite;
 
@@ -112,6 +113,8 @@ pub enum Mutation {
     PutKey(KeyRecord),
     /// Delete an API key.
     DeleteKey(crate::ids::KeySid),
+    /// Inserts or replaces the receipt of (message, participant).
+    PutReceipt(delivery::ReceiptRecord),
     /// Records an uploaded media file (its bytes are already on disk).
     PutMedia(MediaRecord),
 }
@@ -324,6 +327,18 @@ pub trait MessageStore: Send + Sync {
         range: MessageRange,
         limit: u32,
     ) -> Result<Page<MessageRecord>, StoreError>;
+    /// A message's delivery receipts, oldest first.
+    async fn receipts(
+        &self,
+        message: &MessageSid,
+        page: PageRequest,
+    ) -> Result<Page<delivery::ReceiptRecord>, StoreError>;
+    /// One receipt of a message, by its SID or its participant's SID.
+    async fn receipt(
+        &self,
+        message: &MessageSid,
+        key: &str,
+    ) -> Result<Option<delivery::ReceiptRecord>, StoreError>;
     /// The highest message index of the conversation, if it has messages.
     async fn last_message_index(
         &self,

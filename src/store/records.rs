@@ -349,6 +349,9 @@ pub struct MessageRecord {
     pub media: Option<Vec<MediaRef>>,
     /// Content template, stored as given.
     pub content_sid: Option<String>,
+    /// Delivery counts over its receipts (`None`: no receipt yet).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub delivery: Option<super::delivery::DeliveryCounts>,
     /// The sender's idempotency key (WebSocket `client_message_id`), unique per conversation.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub client_message_id: Option<String>,

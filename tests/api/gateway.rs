@@ -641,3 +641,60 @@ fn a_slow_consumer_is_closed_instead_of_buffered() {
         .expect(200);
     assert_eq!(last["messages"][0]["index"], posted - 1);
 }
+
+#[test]
+fn delivery_receipts_reach_the_author_and_rest() {
+    let s = TestServer::spawn();
+    let minter = Minter::new(&s);
+    let conversation = chat(&s);
+    let (mut customer, _) = Ws::session(&s, &minter.token("customer", None));
+    let (mut agent, _) = Ws::session(&s, &minter.token("agent", Some("agent")));
+    let sent = agent.ok(
+        "send",
+        json!({ "conversation_sid": conversation, "body": "hi" }),
+    );
+    assert_eq!(sent["message"]["delivery"], Value::Null);
+    let index = customer.event("message_added")["data"]["index"].clone();
+    let receipt = customer.ok(
+        "delivered",
+        json!({ "conversation_sid": conversation, "index": index }),
+    );
+    assert_eq!(receipt["receipt"]["status"], "delivered");
+    let update = agent.event("delivery_updated");
+    assert_eq!(
+        update["data"]["receipt"]["participant_sid"],
+        receipt["receipt"]["participant_sid"]
+    );
+    assert_eq!(update["data"]["message"]["delivery"]["delivered"], "all");
+    assert_eq!(update["data"]["message"]["delivery"]["total"], 1);
+    // Confirming again changes nothing and fans out nothing.
+    customer.ok(
+        "delivered",
+        json!({ "conversation_sid": conversation, "index": index }),
+    );
+    agent.drain_message_indexes(QUIET);
+    // The author is not a recipient of its own message.
+    let err = agent.err(
+        "delivered",
+        json!({ "conversation_sid": conversation, "index": index }),
+    );
+    assert_eq!(err["code"], 20001);
+    // REST shows the receipt and the message's summary.
+    let message_sid = sent["message"]["sid"].as_str().expect("sid");
+    let path = format!("/Conversations/{conversation}/Messages/{message_sid}");
+    let message = s.get(&path).expect(200);
+    assert_eq!(message["delivery"]["delivered"], "all");
+    assert_eq!(message["delivery"]["read"], "none");
+    let receipts = s.list_all(&format!("{path}/Receipts"), "delivery_receipts");
+    assert_eq!(receipts.len(), 1);
+    assert_eq!(receipts[0]["status"], "delivered");
+    let dy = receipts[0]["sid"].as_str().expect("sid");
+    assert_eq!(
+        s.get(&format!("{path}/Receipts/{dy}")).expect(200)["message_sid"],
+        message_sid
+    );
+    s.get(&format!(
+        "{path}/Receipts/DY00000000000000000000000000000000"
+    ))
+    .expect_error(404, 20404);
+}

@@ -158,6 +158,12 @@ fn apply(conn: &Connection, mutation: &Mutation) -> Result<(), StoreError> {
             let sid = sid.as_str();
             exec(
                 conn,
+                "DELETE FROM receipts WHERE message_sid IN \
+                 (SELECT sid FROM messages WHERE conversation_sid = ?1)",
+                [sid],
+            )?;
+            exec(
+                conn,
                 "DELETE FROM messages WHERE conversation_sid = ?1",
                 [sid],
             )?;
@@ -280,6 +286,11 @@ fn apply(conn: &Connection, mutation: &Mutation) -> Result<(), StoreError> {
             )?;
         }
         Mutation::DeleteMessage(sid) => {
+            exec(
+                conn,
+                "DELETE FROM receipts WHERE message_sid = ?1",
+                [sid.as_str()],
+            )?;
             exec(conn, "DELETE FROM messages WHERE sid = ?1", [sid.as_str()])?;
         }
         Mutation::PutIdempotency(r) => {
@@ -295,6 +306,20 @@ fn apply(conn: &Connection, mutation: &Mutation) -> Result<(), StoreError> {
                 conn,
                 "INSERT OR REPLACE INTO api_keys (sid, account_sid, data) VALUES (?1, ?2, ?3)",
                 params![k.sid.as_str(), k.account_sid.as_str(), json(k)?],
+            )?;
+        }
+        Mutation::PutReceipt(r) => {
+            exec(
+                conn,
+                "INSERT INTO receipts (sid, message_sid, participant_sid, data) \
+                 VALUES (?1, ?2, ?3, ?4) \
+                 ON CONFLICT (message_sid, participant_sid) DO UPDATE SET data = excluded.data",
+                params![
+                    r.sid.as_str(),
+                    r.message_sid.as_str(),
+                    r.participant_sid.as_str(),
+                    json(r)?
+                ],
             )?;
         }
         Mutation::PutMedia(m) => {

@@ -7,7 +7,7 @@ use rusqlite::{Connection, OptionalExtension, params};
 use serde::de::DeserializeOwned;
 
 use super::SqliteStore;
-use crate::ids::{AccountSid, ConversationSid, RoleSid, ServiceSid, has_sid_shape};
+use crate::ids::{AccountSid, ConversationSid, MessageSid, RoleSid, ServiceSid, has_sid_shape};
 use crate::store::records::*;
 use crate::store::{
     AccountStore, ConversationFilter, ConversationStore, IdempotencyStore, MediaStore,
@@ -504,6 +504,40 @@ impl MessageStore for SqliteStore {
                     Ok(page)
                 }
             }
+        })
+        .await
+    }
+
+    async fn receipts(
+        &self,
+        message: &MessageSid,
+        p: PageRequest,
+    ) -> Result<Page<crate::store::delivery::ReceiptRecord>, StoreError> {
+        let message = message.clone();
+        self.read(move |c| {
+            page(
+                c,
+                "SELECT data FROM receipts WHERE message_sid = ?1 ORDER BY seq",
+                &[&message.as_str()],
+                p,
+            )
+        })
+        .await
+    }
+
+    async fn receipt(
+        &self,
+        message: &MessageSid,
+        key: &str,
+    ) -> Result<Option<crate::store::delivery::ReceiptRecord>, StoreError> {
+        let (message, key) = (message.clone(), key.to_owned());
+        self.read(move |c| {
+            one(
+                c,
+                "SELECT data FROM receipts WHERE message_sid = ?1 \
+                 AND (sid = ?2 OR participant_sid = ?2)",
+                &[&message.as_str(), &key],
+            )
         })
         .await
     }

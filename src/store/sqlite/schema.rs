@@ -122,6 +122,17 @@ const MIGRATIONS: &[&str] = &[
         data TEXT NOT NULL
     );
     "#,
+    // 5: delivery receipts, one per (message, recipient).
+    r#"
+    CREATE TABLE receipts (
+        seq INTEGER PRIMARY KEY AUTOINCREMENT,
+        sid TEXT NOT NULL UNIQUE,
+        message_sid TEXT NOT NULL,
+        participant_sid TEXT NOT NULL,
+        data TEXT NOT NULL,
+        UNIQUE (message_sid, participant_sid)
+    );
+    "#,
 ];
 
 /// Brings the database schema up to date.
