@@ -44,6 +44,7 @@ pub struct NewCredentials {
 pub struct Application {
     server: actix_web::dev::Server,
     addr: SocketAddr,
+    draining: tokio::sync::watch::Sender<bool>,
     /// Set when this start created the account with generated credentials.
     pub new_credentials: Option<NewCredentials>,
 }
@@ -80,7 +81,9 @@ impl Application {
             settings.idempotency.retention,
         ));
 
+        let (draining, drain_signal) = tokio::sync::watch::channel(false);
         let state = web::Data::new(AppState {
+            draining: drain_signal,
             settings: settings.clone(),
             store,
             registry,
@@ -98,7 +101,10 @@ impl Application {
                 .app_data(state.clone())
                 .configure(api::configure)
                 .default_service(web::to(api::fallback))
-        });
+        })
+        // Signals are handled in `run_until_stopped`, so sockets are told to reconnect first.
+        .disable_signals()
+        .shutdown_timeout(10);
         if settings.server.workers > 0 {
             server = server.workers(settings.server.workers);
         }
@@ -109,6 +115,7 @@ impl Application {
         Ok(Application {
             server: server.run(),
             addr,
+            draining,
             new_credentials,
         })
     }
@@ -118,8 +125,17 @@ impl Application {
         self.addr
     }
 
-    /// Serves until SIGINT/SIGTERM, then drains in-flight requests.
+    /// Serves until SIGINT/SIGTERM; then closes every WebSocket with "going away, reconnect"
+    /// (4000), drains in-flight requests and returns.
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
+        let handle = self.server.handle();
+        let draining = self.draining;
+        actix_web::rt::spawn(async move {
+            shutdown_signal().await;
+            tracing::info!("shutting down: closing sessions, draining requests");
+            let _ = draining.send(true);
+            handle.stop(true).await;
+        });
         self.server.await
     }
 }
@@ -210,5 +226,29 @@ async fn purge_idempotency(store: Arc<dyn Store>, retention: Duration) {
         if let Err(e) = store.submit(vec![Mutation::PurgeIdempotency(before)]).await {
             tracing::warn!(error = %e, "purging idempotency records failed");
         }
+    }
+}
+
+/// Resolves on SIGINT or SIGTERM.
+async fn shutdown_signal() {
+    let interrupt = tokio::signal::ctrl_c();
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{SignalKind, signal};
+        match signal(SignalKind::terminate()) {
+            Ok(mut term) => {
+                tokio::select! {
+                    _ = interrupt => {}
+                    _ = term.recv() => {}
+                }
+            }
+            Err(_) => {
+                let _ = interrupt.await;
+            }
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = interrupt.await;
     }
 }

@@ -48,6 +48,8 @@ pub struct AppState {
     pub bus: Arc<dyn EventBus>,
     /// Renders Prometheus metrics.
     pub metrics: metrics_exporter_prometheus::PrometheusHandle,
+    /// Becomes true when the server starts shutting down (sessions close with 4000).
+    pub draining: tokio::sync::watch::Receiver<bool>,
     /// Uploaded media bytes.
     pub media: Arc<crate::media::MediaFiles>,
     /// One lock per in-flight idempotency key.

@@ -434,6 +434,11 @@ impl Actor for SessionActor {
 
     fn started(&mut self, ctx: &mut Self::Context) {
         metrics::gauge!(telemetry::GATEWAY_SESSIONS).increment(1.0);
+        let mut draining = self.app.draining.clone();
+        let drained = async move { draining.wait_for(|d| *d).await.is_ok() };
+        ctx.spawn(drained.into_actor(self).map(|_, act, ctx| {
+            act.close(ctx, Close::Draining, None);
+        }));
         let settings = &self.app.settings.gateway;
         ctx.run_later(settings.hello_timeout, |act, ctx| {
             if act.auth.is_none() {

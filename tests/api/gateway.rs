@@ -698,3 +698,14 @@ fn delivery_receipts_reach_the_author_and_rest() {
     ))
     .expect_error(404, 20404);
 }
+
+#[test]
+fn shutting_down_tells_sockets_to_reconnect() {
+    let mut s = TestServer::spawn();
+    let minter = Minter::new(&s);
+    let (mut ws, _) = Ws::session(&s, &minter.token("a", None));
+    let status = s.terminate(Duration::from_secs(15));
+    assert!(status.success(), "clean exit: {status:?}");
+    let closed = ws.closed();
+    assert_eq!(closed.code, Some(4000), "{closed:?}");
+}
