@@ -329,6 +329,11 @@ export class Connection extends EventTarget {
     return this.request('read', { conversation_sid: conversationSid, index });
   }
 
+  /** Confirms message `index` reached this client; resolves with `{message, receipt}`. */
+  delivered(conversationSid, index) {
+    return this.request('delivered', { conversation_sid: conversationSid, index });
+  }
+
   /** Pages backwards; resolves with `{messages (ascending), has_more}`. */
   history(conversationSid, { before, limit } = {}) {
     return this.request('history', defined({ conversation_sid: conversationSid, before, limit }));

@@ -236,6 +236,20 @@ describe('against the server', { skip }, () => {
     assert.equal((await removed).data.index, message.index);
   });
 
+  test('a delivery confirmation reaches the author as delivery_updated', async () => {
+    const ch = await conversation('alice', 'bob');
+    const alice = client({ token: token('alice') });
+    const bob = client({ token: token('bob') });
+    await Promise.all([alice.connect(), bob.connect()]);
+    const { message } = await alice.send(ch, { body: 'did you get this?' });
+    const update = next(alice, 'delivery_updated', (f) => f.conversation_sid === ch);
+    const { receipt } = await bob.delivered(ch, message.index);
+    assert.equal(receipt.status, 'delivered');
+    const event = (await update).data;
+    assert.equal(event.receipt.sid, receipt.sid);
+    assert.equal(event.message.delivery.delivered, 'all');
+  });
+
   test('added or removed over REST while connected: conversation_joined, conversation_left', async () => {
     const alice = client({ token: token('alice') });
     await alice.connect();
