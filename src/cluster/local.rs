@@ -63,3 +63,63 @@ impl EventBus for LocalBus {
         subscribe(&self.identities, (service.clone(), identity.to_owned()))
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+
+    use super::*;
+    use crate::conversations::events::ConversationEvent;
+    use crate::store::records::ParticipantRecord;
+
+    fn participant(identity: &str) -> ParticipantRecord {
+        ParticipantRecord {
+            sid: crate::ids::ParticipantSid::generate(),
+            account_sid: crate::ids::AccountSid::generate(),
+            service_sid: "ISaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa".parse().expect("IS"),
+            conversation_sid: "CHaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa".parse().expect("CH"),
+            identity: Some(identity.into()),
+            attributes: "{}".into(),
+            messaging_binding: None,
+            role_sid: None,
+            last_read_message_index: None,
+            last_read_timestamp: None,
+            notification_level: None,
+            date_created: 0,
+            date_updated: 0,
+        }
+    }
+
+    #[tokio::test]
+    async fn events_reach_conversation_and_identity_topics_and_encode_once() {
+        let bus = LocalBus::default();
+        let added = participant("alice");
+        let mut conversation = bus.subscribe(&added.conversation_sid);
+        let mut alice = bus.subscribe_identity(&added.service_sid, "alice");
+        let mut bob = bus.subscribe_identity(&added.service_sid, "bob");
+        bus.publish(Arc::new(BusEvent::new(
+            ConversationEvent::ParticipantAdded(added.clone()),
+        )));
+        bus.publish(Arc::new(BusEvent::new(ConversationEvent::Typing(added))));
+        let first = conversation.recv().await.expect("conversation topic");
+        let via_identity = alice.recv().await.expect("identity topic");
+        assert!(Arc::ptr_eq(&first, &via_identity), "one event, shared");
+        assert!(matches!(
+            conversation.recv().await.expect("typing").event,
+            ConversationEvent::Typing(_)
+        ));
+        assert!(
+            alice.try_recv().is_err(),
+            "typing is not a participation change"
+        );
+        assert!(bob.try_recv().is_err(), "other identities hear nothing");
+        // Every subscriber shares one serialisation.
+        let encodes = AtomicUsize::new(0);
+        let encode = |_: &ConversationEvent| {
+            encodes.fetch_add(1, Ordering::SeqCst);
+            bytestring::ByteString::from_static("frame")
+        };
+        assert_eq!(first.frame(encode), via_identity.frame(encode));
+        assert_eq!(encodes.load(Ordering::SeqCst), 1);
+    }
+}

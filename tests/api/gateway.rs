@@ -709,3 +709,36 @@ fn shutting_down_tells_sockets_to_reconnect() {
     let closed = ws.closed();
     assert_eq!(closed.code, Some(4000), "{closed:?}");
 }
+
+#[test]
+fn conversation_changes_reach_participants() {
+    let s = TestServer::spawn();
+    let minter = Minter::new(&s);
+    let conversation = chat(&s);
+    let (mut agent, _) = Ws::session(&s, &minter.token("agent", Some("agent")));
+    s.post(
+        &format!("/Conversations/{conversation}"),
+        &[("FriendlyName", "renamed")],
+    )
+    .expect(200);
+    let updated = agent.event("conversation_updated");
+    assert_eq!(updated["data"]["friendly_name"], "renamed");
+    s.post(
+        &format!("/Conversations/{conversation}"),
+        &[("State", "closed")],
+    )
+    .expect(200);
+    let state = agent.event("conversation_state_updated");
+    assert_eq!(state["data"]["from"], "active");
+    assert_eq!(state["data"]["reason"], "API");
+    assert_eq!(state["data"]["conversation"]["state"], "closed");
+    // Closed is final: sends are refused with Twilio's code.
+    let err = agent.err(
+        "send",
+        json!({ "conversation_sid": conversation, "body": "late" }),
+    );
+    assert_eq!(err["code"], 50377);
+    s.delete(&format!("/Conversations/{conversation}"))
+        .expect(204);
+    agent.event("conversation_removed");
+}
