@@ -253,6 +253,27 @@ impl ConversationActor {
 }
 
 impl ConversationActor {
+    /// Submits `plan` from inside a command's future (after its reads) and publishes its
+    /// events once it committed.
+    fn submit_plan<T: 'static>(
+        &mut self,
+        plan: Plan<T>,
+    ) -> impl ActorFuture<Self, Output = Reply<T>> + use<T> {
+        let seq = self.publisher.reserve();
+        let Plan {
+            value,
+            mutations,
+            events,
+            ..
+        } = plan;
+        let commit = self.deps.store.submit(mutations);
+        commit.into_actor(self).map(move |result, act, _| {
+            let published = if result.is_ok() { events } else { Vec::new() };
+            act.publisher.complete(seq, published, &act.deps);
+            result.map(|()| value).map_err(ApiError::from)
+        })
+    }
+
     /// Answers a retried send with the message the first send created, once that one has
     /// committed (an empty unit queued behind it is a barrier: units commit in order).
     fn answer_retry(
@@ -578,23 +599,7 @@ impl Handler<EditMessage> for ConversationActor {
                     (Err(e), _) => Err(e.into()),
                 };
                 match planned {
-                    Ok(plan) => {
-                        let seq = act.publisher.reserve();
-                        let Plan {
-                            value,
-                            mutations,
-                            events,
-                            ..
-                        } = plan;
-                        let commit = act.deps.store.submit(mutations);
-                        futures_util::future::Either::Left(commit.into_actor(act).map(
-                            move |result, act, _| {
-                                let published = if result.is_ok() { events } else { Vec::new() };
-                                act.publisher.complete(seq, published, &act.deps);
-                                result.map(|()| value).map_err(ApiError::from)
-                            },
-                        ))
-                    }
+                    Ok(plan) => futures_util::future::Either::Left(act.submit_plan(plan)),
                     Err(e) => futures_util::future::Either::Right(fut::ready(Err(e))),
                 }
             },
@@ -626,20 +631,7 @@ impl Handler<DeleteMessage> for ConversationActor {
                     (Err(e), _) => Err(e.into()),
                 };
                 match planned {
-                    Ok(plan) => {
-                        let seq = act.publisher.reserve();
-                        let Plan {
-                            mutations, events, ..
-                        } = plan;
-                        let commit = act.deps.store.submit(mutations);
-                        futures_util::future::Either::Left(commit.into_actor(act).map(
-                            move |result, act, _| {
-                                let published = if result.is_ok() { events } else { Vec::new() };
-                                act.publisher.complete(seq, published, &act.deps);
-                                result.map_err(ApiError::from)
-                            },
-                        ))
-                    }
+                    Ok(plan) => futures_util::future::Either::Left(act.submit_plan(plan)),
                     Err(e) => futures_util::future::Either::Right(fut::ready(Err(e))),
                 }
             },
@@ -711,21 +703,7 @@ impl Handler<RecordReceipt> for ConversationActor {
                 };
                 match planned {
                     Ok((Some(plan), _, _)) => {
-                        let seq = act.publisher.reserve();
-                        let Plan {
-                            value,
-                            mutations,
-                            events,
-                            ..
-                        } = plan;
-                        let commit = act.deps.store.submit(mutations);
-                        futures_util::future::Either::Left(commit.into_actor(act).map(
-                            move |result, act, _| {
-                                let published = if result.is_ok() { events } else { Vec::new() };
-                                act.publisher.complete(seq, published, &act.deps);
-                                result.map(|()| value).map_err(ApiError::from)
-                            },
-                        ))
+                        futures_util::future::Either::Left(act.submit_plan(plan))
                     }
                     // Already there: answer with the current state, change nothing.
                     Ok((None, message, Some(existing))) => {

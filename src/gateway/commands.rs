@@ -163,11 +163,9 @@ impl SessionActor {
                         let send = async move {
                             draft.media = attachments(&app, &scope.service, &media).await?;
                             let msg = PostMessage { scope, draft };
-                            app.registry.call(&conversation_sid, msg).await
+                            app.registry.call(&conversation_sid, msg).await.map(render)
                         };
-                        ctx.spawn(send.into_actor(self).map(move |result, act, ctx| {
-                            act.answer(ctx, &id, result.map(render));
-                        }));
+                        self.answer_later(ctx, id, send);
                     }
                     (Err(e), _) => self.answer(ctx, &id, Err(e)),
                 }
@@ -312,6 +310,20 @@ impl SessionActor {
         }
     }
 
+    /// Answers command `id` with the outcome of `work` once it is done (other commands and
+    /// events go on meanwhile).
+    fn answer_later(
+        &mut self,
+        ctx: &mut Context<Self>,
+        id: Value,
+        work: impl std::future::Future<Output = Result<Value, ApiError>> + 'static,
+    ) {
+        ctx.spawn(
+            work.into_actor(self)
+                .map(move |result, act, ctx| act.answer(ctx, &id, result)),
+        );
+    }
+
     /// Sends `msg` to the conversation's actor and answers with `render(result)`.
     fn call<M, T>(
         &mut self,
@@ -326,10 +338,8 @@ impl SessionActor {
         crate::conversations::actor::ConversationActor: Handler<M>,
     {
         let registry = self.app.registry.clone();
-        let call = async move { registry.call(&conversation, msg).await };
-        ctx.spawn(call.into_actor(self).map(move |result, act, ctx| {
-            act.answer(ctx, &id, result.map(render));
-        }));
+        let call = async move { registry.call(&conversation, msg).await.map(render) };
+        self.answer_later(ctx, id, call);
     }
 
     fn hello(
@@ -462,10 +472,7 @@ impl SessionActor {
             }
             Ok(json!({ "conversations": out }))
         };
-        ctx.spawn(
-            read.into_actor(self)
-                .map(move |result, act, ctx| act.answer(ctx, &id, result)),
-        );
+        self.answer_later(ctx, id, read);
     }
 
     fn typing(
@@ -530,10 +537,7 @@ impl SessionActor {
                 .collect();
             Ok(json!({ "messages": messages, "has_more": page.has_more }))
         };
-        ctx.spawn(
-            read.into_actor(self)
-                .map(move |result, act, ctx| act.answer(ctx, &id, result)),
-        );
+        self.answer_later(ctx, id, read);
     }
 
     fn monitor(
