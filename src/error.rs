@@ -170,10 +170,7 @@ impl From<crate::store::ConflictKind> for ApiError {
             ParticipantIdentity => ApiError::ParticipantIdentityTaken,
             AddressPair(conversation) => ApiError::AddressPairTaken(conversation),
             UserIdentity => ApiError::UserIdentityTaken,
-            ClientMessageId => ApiError::invalid(
-                "client_message_id",
-                "already used for another message of this conversation",
-            ),
+
             Other(what) => ApiError::InvalidParameter(format!("Conflict: {what}")),
         }
     }

@@ -107,8 +107,34 @@ sid_type!(/// An uploaded media item (`ME…`).
 sid_type!(/// An API key (`SK…`): signs access tokens and authenticates REST calls.
     KeySid, "SK");
 
+impl MessageSid {
+    /// A fresh SID whose first 12 hex digits are the creation time in microseconds, so new
+    /// messages sort (and are indexed) in creation order; 80 random bits follow.
+    pub fn generate_ordered() -> Self {
+        let micros = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_micros() as u64)
+            & 0xffff_ffff_ffff;
+        let random = random_hex32();
+        MessageSid(format!("IM{micros:012x}{}", &random[..20]))
+    }
+}
+
 #[cfg(test)]
 mod tests {
+
+    #[test]
+    fn ordered_message_sids_are_valid_and_sort_by_creation() {
+        let first = MessageSid::generate_ordered();
+        std::thread::sleep(std::time::Duration::from_millis(2));
+        let second = MessageSid::generate_ordered();
+        assert!(first.as_str() < second.as_str());
+        assert_eq!(
+            second.as_str().parse::<MessageSid>().expect("valid"),
+            second
+        );
+    }
+
     use super::*;
 
     #[test]

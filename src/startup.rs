@@ -63,7 +63,16 @@ impl Application {
         let accounts = Arc::new(Accounts::load(store.clone()).await?);
         let new_credentials = first_start(&accounts, &data_dir).await?;
 
-        let bus: Arc<dyn EventBus> = Arc::new(LocalBus::default());
+        let local_bus = Arc::new(LocalBus::default());
+        let sweep = local_bus.clone();
+        actix_web::rt::spawn(async move {
+            let mut every = tokio::time::interval(std::time::Duration::from_secs(30));
+            loop {
+                every.tick().await;
+                sweep.sweep();
+            }
+        });
+        let bus: Arc<dyn EventBus> = local_bus;
         let (timer_handle, timer_queue) = timers::channel();
         for (sid, due) in store.pending_timers().await? {
             timer_handle.schedule(sid, due);
@@ -101,6 +110,13 @@ impl Application {
                 .app_data(state.clone())
                 .configure(api::configure)
                 .default_service(web::to(api::fallback))
+        })
+        // Small frames go out at once: with Nagle's algorithm a frame written right after
+        // another waits for the peer's (delayed, ~40 ms) ACK.
+        .on_connect(|conn, _| {
+            if let Some(tcp) = conn.downcast_ref::<actix_web::rt::net::TcpStream>() {
+                let _ = tcp.set_nodelay(true);
+            }
         })
         // Signals are handled in `run_until_stopped`, so sockets are told to reconnect first.
         .disable_signals()

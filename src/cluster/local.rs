@@ -10,8 +10,12 @@ use tokio::sync::broadcast;
 use super::{BusEvent, EventBus, Subscription};
 use crate::ids::{ConversationSid, ServiceSid};
 
-/// Events buffered per topic for a slow subscriber before it lags.
-const CAPACITY: usize = 1024;
+/// Events buffered per conversation for a subscriber before it lags (and is told to resume).
+/// A broadcast channel allocates all its slots up front, so this is memory per live topic:
+/// 256 slots are ~10 KiB, and 8 s of a conversation at the default 30 writes/s.
+const CONVERSATION_CAPACITY: usize = 256;
+/// Identity topics carry only joins and leaves: a handful of slots is plenty.
+const IDENTITY_CAPACITY: usize = 16;
 
 /// In-process [`EventBus`].
 #[derive(Default)]
@@ -38,11 +42,23 @@ fn send<K: Eq + Hash + Clone>(
 fn subscribe<K: Eq + Hash>(
     topics: &DashMap<K, broadcast::Sender<Arc<BusEvent>>>,
     key: K,
+    capacity: usize,
 ) -> Subscription {
     topics
         .entry(key)
-        .or_insert_with(|| broadcast::channel(CAPACITY).0)
+        .or_insert_with(|| broadcast::channel(capacity).0)
         .subscribe()
+}
+
+impl LocalBus {
+    /// Forgets topics nobody listens to any more (their slots are allocated memory); returns
+    /// how many were dropped. Run periodically: sessions that go away leave their topics.
+    pub fn sweep(&self) -> usize {
+        let before = self.conversations.len() + self.identities.len();
+        self.conversations.retain(|_, tx| tx.receiver_count() > 0);
+        self.identities.retain(|_, tx| tx.receiver_count() > 0);
+        before - (self.conversations.len() + self.identities.len())
+    }
 }
 
 impl EventBus for LocalBus {
@@ -56,11 +72,19 @@ impl EventBus for LocalBus {
     }
 
     fn subscribe(&self, conversation: &ConversationSid) -> Subscription {
-        subscribe(&self.conversations, conversation.clone())
+        subscribe(
+            &self.conversations,
+            conversation.clone(),
+            CONVERSATION_CAPACITY,
+        )
     }
 
     fn subscribe_identity(&self, service: &ServiceSid, identity: &str) -> Subscription {
-        subscribe(&self.identities, (service.clone(), identity.to_owned()))
+        subscribe(
+            &self.identities,
+            (service.clone(), identity.to_owned()),
+            IDENTITY_CAPACITY,
+        )
     }
 }
 
@@ -121,5 +145,7 @@ mod tests {
         };
         assert_eq!(first.frame(encode), via_identity.frame(encode));
         assert_eq!(encodes.load(Ordering::SeqCst), 1);
+        drop((conversation, alice, bob, first, via_identity));
+        assert_eq!(bus.sweep(), 3, "unheard topics are forgotten");
     }
 }

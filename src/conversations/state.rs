@@ -442,7 +442,7 @@ impl Conversation {
             .map(|p| p.sid.clone());
         let created = draft.date_created.unwrap_or(now);
         let message = MessageRecord {
-            sid: MessageSid::generate(),
+            sid: MessageSid::generate_ordered(),
             account_sid: self.record.account_sid.clone(),
             service_sid: self.record.service_sid.clone(),
             conversation_sid: self.record.sid.clone(),

@@ -51,8 +51,7 @@ pub enum ConflictKind {
     AddressPair(String),
     /// User identity within a service.
     UserIdentity,
-    /// A message with this client message id is already in the conversation.
-    ClientMessageId,
+
     /// Anything else, described.
     Other(String),
 }

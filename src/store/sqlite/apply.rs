@@ -53,7 +53,19 @@ fn apply(conn: &Connection, mutation: &Mutation) -> Result<(), StoreError> {
             let sid = sid.as_str();
             exec(
                 conn,
+                "DELETE FROM receipts WHERE message_sid IN (SELECT m.sid FROM messages m \
+                   JOIN conversations c ON c.sid = m.conversation_sid WHERE c.service_sid = ?1)",
+                [sid],
+            )?;
+            exec(
+                conn,
                 "DELETE FROM messages WHERE conversation_sid IN
+                   (SELECT sid FROM conversations WHERE service_sid = ?1)",
+                [sid],
+            )?;
+            exec(
+                conn,
+                "DELETE FROM conversation_heads WHERE sid IN
                    (SELECT sid FROM conversations WHERE service_sid = ?1)",
                 [sid],
             )?;
@@ -134,6 +146,11 @@ fn apply(conn: &Connection, mutation: &Mutation) -> Result<(), StoreError> {
                     json(c)?
                 ],
             )?;
+            exec(
+                conn,
+                "INSERT INTO conversation_heads (sid, next_index) VALUES (?1, 0)",
+                [c.sid.as_str()],
+            )?;
         }
         Mutation::UpdateConversation(c) => {
             check_unique_name(conn, c)?;
@@ -177,6 +194,7 @@ fn apply(conn: &Connection, mutation: &Mutation) -> Result<(), StoreError> {
                 "DELETE FROM participants WHERE conversation_sid = ?1",
                 [sid],
             )?;
+            exec(conn, "DELETE FROM conversation_heads WHERE sid = ?1", [sid])?;
             exec(conn, "DELETE FROM conversations WHERE sid = ?1", [sid])?;
         }
         Mutation::ReleaseBindings(sid) => {
@@ -251,7 +269,7 @@ fn apply(conn: &Connection, mutation: &Mutation) -> Result<(), StoreError> {
             let index = m.index as i64;
             let advanced = exec(
                 conn,
-                "UPDATE conversations SET next_index = ?2 + 1 WHERE sid = ?1 AND next_index = ?2",
+                "UPDATE conversation_heads SET next_index = ?2 + 1 WHERE sid = ?1 AND next_index = ?2",
                 params![m.conversation_sid.as_str(), index],
             )?;
             if advanced == 0 {
@@ -268,21 +286,13 @@ fn apply(conn: &Connection, mutation: &Mutation) -> Result<(), StoreError> {
                     m.client_message_id.as_deref(),
                     json(m)?
                 ],
-            )
-            .map_err(|e| match e {
-                rusqlite::Error::SqliteFailure(f, _)
-                    if f.code == rusqlite::ErrorCode::ConstraintViolation =>
-                {
-                    StoreError::Conflict(ConflictKind::ClientMessageId)
-                }
-                other => other.into(),
-            })?;
+            )?;
         }
         Mutation::UpdateMessage(m) => {
             exec(
                 conn,
-                "UPDATE messages SET data = ?2 WHERE sid = ?1",
-                params![m.sid.as_str(), json(m)?],
+                "UPDATE messages SET data = ?3 WHERE conversation_sid = ?1 AND idx = ?2",
+                params![m.conversation_sid.as_str(), m.index as i64, json(m)?],
             )?;
         }
         Mutation::DeleteMessage(sid) => {

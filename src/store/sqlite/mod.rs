@@ -29,6 +29,9 @@ pub struct SqliteStore {
 /// File name of the database inside the data directory.
 pub const DB_FILE: &str = "switchboard.db";
 
+/// Page cache of the writer connection, KiB.
+const WRITER_CACHE_KIB: u32 = 64 * 1024;
+
 impl SqliteStore {
     /// Opens (creating if needed) `<data_dir>/switchboard.db`, migrates it and starts the writer.
     pub fn open(data_dir: &Path, settings: &StoreSettings) -> Result<SqliteStore, StoreError> {
@@ -44,8 +47,12 @@ impl SqliteStore {
         schema::migrate(&mut conn)?;
         // Checkpoints run on their own thread (see `checkpoint`), never inside a commit.
         conn.pragma_update(None, "wal_autocheckpoint", 0)?;
-        let checkpointer = checkpoint::Checkpointer::spawn(&path)?;
+        let rewind = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let checkpointer = checkpoint::Checkpointer::spawn(&path, rewind.clone())?;
         conn.set_prepared_statement_cache_capacity(64);
+        // Index pages of every live conversation stay in memory instead of being re-read
+        // from the OS for each insert (the default cache is 2 MiB).
+        conn.pragma_update(None, "cache_size", -(WRITER_CACHE_KIB as i64))?;
 
         let manager = SqliteConnectionManager::file(&path)
             .with_flags(OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX)
@@ -57,7 +64,7 @@ impl SqliteStore {
             .max_size(settings.readers)
             .build(manager)
             .map_err(|e| StoreError::Database(format!("reader pool: {e}")))?;
-        let writer = WriterHandle::spawn(conn, settings.max_batch)
+        let writer = WriterHandle::spawn(conn, settings.max_batch, rewind)
             .map_err(|e| StoreError::Database(format!("writer thread: {e}")))?;
         Ok(SqliteStore {
             writer,

@@ -275,7 +275,8 @@ impl ConversationStore for SqliteStore {
         self.read(move |c| {
             let row: Option<(String, i64)> = c
                 .query_row(
-                    "SELECT data, next_index FROM conversations WHERE sid = ?1",
+                    "SELECT c.data, h.next_index FROM conversations c \
+                     JOIN conversation_heads h ON h.sid = c.sid WHERE c.sid = ?1",
                     [sid.as_str()],
                     |r| Ok((r.get(0)?, r.get(1)?)),
                 )

@@ -133,6 +133,32 @@ const MIGRATIONS: &[&str] = &[
         UNIQUE (message_sid, participant_sid)
     );
     "#,
+    // 6: fewer pages written per message (each commit rewrites every page it touched).
+    // Messages are clustered by (conversation, index), so a conversation's new messages share
+    // a leaf instead of touching a table page plus two index pages; message SIDs are
+    // time-ordered, so the SID index grows at its right edge. A conversation's next index
+    // moves to a narrow table whose pages stay hot. Retried WebSocket sends are recognised by
+    // the conversation actor (which reloads its recent client ids from here), so the client id
+    // no longer needs an index of its own.
+    r#"
+    CREATE TABLE conversation_heads (
+        sid TEXT PRIMARY KEY,
+        next_index INTEGER NOT NULL
+    ) WITHOUT ROWID;
+    INSERT INTO conversation_heads (sid, next_index) SELECT sid, next_index FROM conversations;
+    CREATE TABLE messages_clustered (
+        conversation_sid TEXT NOT NULL,
+        idx INTEGER NOT NULL,
+        sid TEXT NOT NULL UNIQUE,
+        client_id TEXT,
+        data TEXT NOT NULL,
+        PRIMARY KEY (conversation_sid, idx)
+    ) WITHOUT ROWID;
+    INSERT INTO messages_clustered (conversation_sid, idx, sid, client_id, data)
+        SELECT conversation_sid, idx, sid, client_id, data FROM messages;
+    DROP TABLE messages;
+    ALTER TABLE messages_clustered RENAME TO messages;
+    "#,
 ];
 
 /// Brings the database schema up to date.
@@ -147,4 +173,51 @@ pub fn migrate(conn: &mut Connection) -> rusqlite::Result<()> {
         tracing::info!(version = i + 1, "applied schema migration");
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Version 6 reshapes the messages table: data written under version 5 must survive,
+    /// with each conversation's next index.
+    #[test]
+    fn messages_written_before_the_clustered_layout_survive_it() {
+        let mut conn = Connection::open_in_memory().expect("db");
+        for sql in &MIGRATIONS[..5] {
+            conn.execute_batch(sql).expect("old migration");
+        }
+        conn.pragma_update(None, "user_version", 5)
+            .expect("version");
+        conn.execute_batch(
+            "INSERT INTO conversations (sid, account_sid, service_sid, state, date_created, \
+             next_index, data) VALUES ('CH1', 'AC1', 'IS1', 'active', 0, 3, '{}');
+             INSERT INTO messages (sid, conversation_sid, idx, client_id, data) VALUES
+               ('IM0', 'CH1', 0, 'alice:a', 'm0'), ('IM2', 'CH1', 2, NULL, 'm2');",
+        )
+        .expect("old rows");
+        migrate(&mut conn).expect("migrated");
+        let next: i64 = conn
+            .query_row(
+                "SELECT next_index FROM conversation_heads WHERE sid = 'CH1'",
+                [],
+                |r| r.get(0),
+            )
+            .expect("head");
+        assert_eq!(next, 3, "a deleted last index is still never reused");
+        let rows: Vec<(i64, String, Option<String>)> = conn
+            .prepare("SELECT idx, sid, client_id FROM messages WHERE conversation_sid = 'CH1' ORDER BY idx")
+            .expect("query")
+            .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
+            .expect("rows")
+            .collect::<Result<_, _>>()
+            .expect("read");
+        assert_eq!(
+            rows,
+            vec![
+                (0, "IM0".to_owned(), Some("alice:a".to_owned())),
+                (2, "IM2".to_owned(), None)
+            ]
+        );
+    }
 }

@@ -3,6 +3,8 @@
 //! only then answers each unit. Many units share one fsync ("group commit"); one bad unit is
 //! rolled back alone without failing its neighbours.
 
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc;
 
 use rusqlite::Connection;
@@ -25,12 +27,17 @@ pub struct WriterHandle {
 }
 
 impl WriterHandle {
-    /// Starts the writer thread on `conn`.
-    pub fn spawn(conn: Connection, max_batch: usize) -> std::io::Result<WriterHandle> {
+    /// Starts the writer thread on `conn`. When `rewind` is set (by the checkpointer) the
+    /// writer rewinds the WAL between two batches.
+    pub fn spawn(
+        conn: Connection,
+        max_batch: usize,
+        rewind: Arc<AtomicBool>,
+    ) -> std::io::Result<WriterHandle> {
         let (tx, rx) = mpsc::channel::<Pending>();
         std::thread::Builder::new()
             .name("sqlite-writer".into())
-            .spawn(move || run(conn, rx, max_batch))?;
+            .spawn(move || run(conn, rx, max_batch, rewind))?;
         Ok(WriterHandle { tx })
     }
 
@@ -43,7 +50,12 @@ impl WriterHandle {
     }
 }
 
-fn run(mut conn: Connection, rx: mpsc::Receiver<Pending>, max_batch: usize) {
+fn run(
+    mut conn: Connection,
+    rx: mpsc::Receiver<Pending>,
+    max_batch: usize,
+    rewind: Arc<AtomicBool>,
+) {
     let mut batch: Vec<Pending> = Vec::with_capacity(max_batch);
     let mut outcomes: Vec<Result<(), StoreError>> = Vec::with_capacity(max_batch);
     // Blocks until the first unit arrives; ends when every handle is dropped.
@@ -70,6 +82,16 @@ fn run(mut conn: Connection, rx: mpsc::Receiver<Pending>, max_batch: usize) {
             };
             let _ = pending.reply.send(result);
         }
+        // Between batches, after the answers went out: the writer holds no transaction, so
+        // the RESTART cannot be starved by it. The passive checkpoints already copied nearly
+        // every frame, so this is short.
+        if rewind.swap(false, Ordering::Relaxed) {
+            let started = std::time::Instant::now();
+            match conn.query_row("PRAGMA wal_checkpoint(RESTART)", [], |_| Ok(())) {
+                Ok(()) => tracing::debug!(took = ?started.elapsed(), "WAL rewound"),
+                Err(e) => tracing::warn!(error = %e, "WAL rewind failed"),
+            }
+        }
     }
     tracing::info!("sqlite writer stopped");
 }
@@ -79,7 +101,9 @@ fn commit_batch(
     batch: &[Pending],
     outcomes: &mut Vec<Result<(), StoreError>>,
 ) -> Result<(), StoreError> {
-    let mut tx = conn.transaction()?;
+    // IMMEDIATE takes the write lock up front (waiting out a RESTART checkpoint through the
+    // busy handler) instead of upgrading a read snapshot the checkpoint may have invalidated.
+    let mut tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
     for pending in batch {
         let sp = tx.savepoint()?;
         let outcome = apply_unit(&sp, &pending.unit);
