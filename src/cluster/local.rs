@@ -12,8 +12,8 @@ use crate::ids::{ConversationSid, ServiceSid};
 
 /// Events buffered per conversation for a subscriber before it lags (and is told to resume).
 /// A broadcast channel allocates all its slots up front, so this is memory per live topic:
-/// 256 slots are ~10 KiB, and 8 s of a conversation at the default 30 writes/s.
-const CONVERSATION_CAPACITY: usize = 256;
+/// 128 slots are ~5 KiB, and 4 s of a conversation at the default 30 writes/s.
+const CONVERSATION_CAPACITY: usize = 128;
 /// Identity topics carry only joins and leaves: a handful of slots is plenty.
 const IDENTITY_CAPACITY: usize = 16;
 
