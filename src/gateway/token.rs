@@ -208,10 +208,13 @@ pub fn verify(
     })?;
     let claims = data.claims;
     let leeway = LEEWAY_SECS as i64;
-    if claims.exp + leeway <= now {
+    if claims.exp.saturating_add(leeway) <= now {
         return Err(TokenError::Expired);
     }
-    if claims.nbf.is_some_and(|nbf| nbf - leeway > now) {
+    if claims
+        .nbf
+        .is_some_and(|nbf| nbf.saturating_sub(leeway) > now)
+    {
         return Err(TokenError::NotYetValid);
     }
     if claims.sub != key.account_sid.as_str() {
