@@ -28,6 +28,7 @@ pub mod gateway;
 pub mod ids;
 pub mod media;
 pub mod protocol;
+pub mod routing;
 pub mod startup;
 pub mod store;
 pub mod telemetry;
