@@ -145,13 +145,13 @@ pub enum Command {
 /// A server frame.
 #[derive(Debug, Serialize)]
 #[serde(tag = "type", rename_all = "snake_case")]
-pub enum ServerFrame<'a> {
+pub enum ServerFrame<'a, D: Serialize = Value> {
     /// A command succeeded.
     Reply {
         /// The command's id.
         id: &'a Value,
         /// Command-specific result.
-        result: Value,
+        result: D,
     },
     /// A command was refused.
     Error {
@@ -168,7 +168,7 @@ pub enum ServerFrame<'a> {
         #[serde(skip_serializing_if = "Option::is_none")]
         conversation_sid: Option<&'a ConversationSid>,
         /// Event-specific data.
-        data: Value,
+        data: D,
     },
 }
 
@@ -194,7 +194,7 @@ impl From<&ApiError> for ErrorObject {
     }
 }
 
-impl ServerFrame<'_> {
+impl<D: Serialize> ServerFrame<'_, D> {
     /// The frame as JSON text.
     pub fn encode(&self) -> ByteString {
         // Serialising plain structs and `Value`s into a string cannot fail.
@@ -209,18 +209,18 @@ pub fn reply(id: &Value, result: Value) -> ByteString {
 
 /// An error frame.
 pub fn error(id: &Value, err: &ApiError) -> ByteString {
-    ServerFrame::Error {
+    let frame: ServerFrame<'_> = ServerFrame::Error {
         id,
         error: err.into(),
-    }
-    .encode()
+    };
+    frame.encode()
 }
 
 /// A conversation event frame (`conversation_sid` set).
-pub fn conversation_event(
+pub fn conversation_event<D: Serialize>(
     event: &'static str,
     conversation_sid: &ConversationSid,
-    data: Value,
+    data: D,
 ) -> ByteString {
     ServerFrame::Event {
         event,
@@ -243,45 +243,60 @@ pub fn session_event(event: &'static str, data: Value) -> ByteString {
 /// The frame of a committed (or ephemeral) conversation event.
 pub fn event_frame(event: &ConversationEvent, typing_timeout_ms: u64) -> ByteString {
     use ConversationEvent::*;
-    let (name, data) = match event {
-        ConversationAdded(c) => ("conversation_added", json(Conversation::from(c))),
-        ConversationUpdated(c) => ("conversation_updated", json(Conversation::from(c))),
+    // Each branch serialises its wire object straight into the frame (no `Value` in between):
+    // this runs once per event, shared by every subscriber.
+    let sid = event.conversation_sid();
+    match event {
+        ConversationAdded(c) => {
+            conversation_event("conversation_added", sid, Conversation::from(c))
+        }
+        ConversationUpdated(c) => {
+            conversation_event("conversation_updated", sid, Conversation::from(c))
+        }
         StateUpdated {
             conversation,
             from,
             reason,
-        } => (
+        } => conversation_event(
             "conversation_state_updated",
+            sid,
             serde_json::json!({
                 "conversation": Conversation::from(conversation),
                 "from": from.as_str(),
                 "reason": reason.as_str(),
             }),
         ),
-        ConversationRemoved(c) => ("conversation_removed", json(Conversation::from(c))),
-        ParticipantAdded(p) => ("participant_added", json(Participant::from(p))),
-        ParticipantUpdated(p) => ("participant_updated", json(Participant::from(p))),
-        ParticipantRemoved(p) => ("participant_removed", json(Participant::from(p))),
-        MessageAdded(m) => ("message_added", json(Message::from(m))),
-        MessageUpdated(m) => ("message_updated", json(Message::from(m))),
-        MessageRemoved(m) => ("message_removed", json(Message::from(m))),
-        DeliveryUpdated { message, receipt } => (
+        ConversationRemoved(c) => {
+            conversation_event("conversation_removed", sid, Conversation::from(c))
+        }
+        ParticipantAdded(p) => conversation_event("participant_added", sid, Participant::from(p)),
+        ParticipantUpdated(p) => {
+            conversation_event("participant_updated", sid, Participant::from(p))
+        }
+        ParticipantRemoved(p) => {
+            conversation_event("participant_removed", sid, Participant::from(p))
+        }
+        MessageAdded(m) => conversation_event("message_added", sid, Message::from(m)),
+        MessageUpdated(m) => conversation_event("message_updated", sid, Message::from(m)),
+        MessageRemoved(m) => conversation_event("message_removed", sid, Message::from(m)),
+        DeliveryUpdated { message, receipt } => conversation_event(
             "delivery_updated",
+            sid,
             serde_json::json!({
                 "message": Message::from(message),
                 "receipt": Receipt::from(receipt),
             }),
         ),
-        Typing(p) => (
+        Typing(p) => conversation_event(
             "typing",
+            sid,
             serde_json::json!({
                 "participant_sid": p.sid,
                 "identity": p.identity,
                 "timeout_ms": typing_timeout_ms,
             }),
         ),
-    };
-    conversation_event(name, event.conversation_sid(), data)
+    }
 }
 
 /// A wire object as JSON (serialising plain structs cannot fail).
