@@ -106,6 +106,36 @@ sid_type!(/// An uploaded media item (`ME…`).
     MediaSid, "ME");
 sid_type!(/// An API key (`SK…`): signs access tokens and authenticates REST calls.
     KeySid, "SK");
+sid_type!(/// A TaskRouter workspace (`WS…`).
+    WorkspaceSid, "WS");
+sid_type!(/// A TaskRouter activity (`WA…`).
+    ActivitySid, "WA");
+sid_type!(/// A TaskRouter worker (`WK…`).
+    WorkerSid, "WK");
+sid_type!(/// A worker's channel (`WC…`).
+    WorkerChannelSid, "WC");
+sid_type!(/// A TaskRouter task channel (`TC…`).
+    TaskChannelSid, "TC");
+sid_type!(/// A TaskRouter task queue (`WQ…`).
+    TaskQueueSid, "WQ");
+sid_type!(/// A TaskRouter workflow (`WW…`).
+    WorkflowSid, "WW");
+sid_type!(/// A TaskRouter task (`WT…`).
+    TaskSid, "WT");
+sid_type!(/// A TaskRouter reservation (`WR…`).
+    ReservationSid, "WR");
+sid_type!(/// A TaskRouter event (`EV…`).
+    EventSid, "EV");
+sid_type!(/// A Flex interaction (`KD…`).
+    InteractionSid, "KD");
+sid_type!(/// A Flex interaction channel (`UO…`).
+    InteractionChannelSid, "UO");
+sid_type!(/// A Flex interaction channel participant (`UT…`).
+    ChannelParticipantSid, "UT");
+sid_type!(/// A Flex interaction channel invite (`KG…`).
+    InviteSid, "KG");
+sid_type!(/// A Flex interaction transfer (`UX…`).
+    TransferSid, "UX");
 
 impl MessageSid {
     /// A fresh SID whose first 12 hex digits are the creation time in microseconds, so new

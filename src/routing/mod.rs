@@ -1,7 +1,14 @@
-//! Task routing: how tasks find workers.
+//! Task routing: how tasks find workers (TaskRouter).
 //!
-//! So far this holds only the TaskRouter expression language ([`expr`]), a pure module with no
-//! I/O that parses expressions such as `skills HAS 'support' AND level > 3` and evaluates them
-//! against JSON attributes.
+//! * [`expr`]: the expression language, pure.
+//! * [`model`]: the resources as stored.
+//! * [`workflow`]: workflow configuration, compiled.
+//! * [`engine`]: the routing logic of one workspace, pure (takes `now`, returns changes).
+//! * [`actor`]: `RouterActor`, one per workspace, the only writer of its state: persists the
+//!   engine's changes, publishes its events, runs its timers.
+//! * [`registry`]: workspace SID → router, loaded at start-up.
 
+pub mod engine;
 pub mod expr;
+pub mod model;
+pub mod workflow;

@@ -1,0 +1,395 @@
+//! `Engine`: the routing logic of one workspace, with no I/O and no clock of its own (every
+//! operation takes `now`). The [`super::actor::RouterActor`] owns one, persists what it
+//! marks dirty, publishes its events and arms a timer for [`Engine::next_deadline`].
+//!
+//! Indexes kept beside the resources:
+//! * queue membership (which workers a queue's `target_workers` selects), per queue and per
+//!   worker;
+//! * waiting tasks per queue (and per directly targeted worker), ordered by priority, then age
+//!   (FIFO or LIFO);
+//! * each worker's capacity-holding reservations (pending, accepted, wrapping);
+//! * deadlines (reservation timeouts, step timeouts, TTLs), checked lazily when they fire.
+//!
+//! Invariants: a worker never holds more capacity-holding reservations on a channel than the
+//! channel's capacity (unless a task was created with `IgnoreCapacity`); a task has at most one
+//! accepted reservation; a reservation is accepted at most once.
+
+mod assign;
+mod events;
+mod ops;
+mod stats;
+#[cfg(test)]
+mod tests;
+
+use std::cmp::Reverse;
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
+
+use serde_json::Value;
+
+pub use events::{Event, EventKind};
+pub use ops::{TaskCreate, TaskUpdate, WorkerUpdate};
+pub use stats::{QueueStats, WorkspaceStats};
+
+use super::expr::Expr;
+use super::model::*;
+use super::workflow::Program;
+use crate::ids::*;
+
+/// Why an operation was refused.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum RoutingError {
+    /// No such resource in this workspace.
+    #[error("The requested resource {0} was not found")]
+    NotFound(String),
+    /// A parameter is missing or bad.
+    #[error("{0}")]
+    Invalid(String),
+    /// The resource is not in a state that allows this (e.g. accepting a rescinded reservation).
+    #[error("{0}")]
+    Conflict(String),
+}
+
+/// A stored document the actor must write (or delete).
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+pub enum DocKey {
+    /// The workspace itself.
+    Workspace,
+    /// An activity.
+    Activity(ActivitySid),
+    /// A task channel.
+    TaskChannel(TaskChannelSid),
+    /// A worker (with its channels).
+    Worker(WorkerSid),
+    /// A queue.
+    Queue(TaskQueueSid),
+    /// A workflow.
+    Workflow(WorkflowSid),
+    /// A task.
+    Task(TaskSid),
+    /// A reservation.
+    Reservation(ReservationSid),
+}
+
+/// Something that happens at a time.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+enum Deadline {
+    Reservation(ReservationSid),
+    Step(TaskSid),
+    Ttl(TaskSid),
+}
+
+/// Order of a waiting task in its queue: priority (higher first), then age.
+type WaitKey = (Reverse<i64>, i64, TaskSid);
+
+/// The routing state of one workspace.
+pub struct Engine {
+    /// The workspace.
+    pub workspace: Workspace,
+    /// Activities.
+    pub activities: BTreeMap<ActivitySid, Activity>,
+    /// Task channels.
+    pub channels: BTreeMap<TaskChannelSid, TaskChannel>,
+    /// Workers.
+    pub workers: BTreeMap<WorkerSid, Worker>,
+    /// Queues.
+    pub queues: BTreeMap<TaskQueueSid, TaskQueue>,
+    /// Workflows.
+    pub workflows: BTreeMap<WorkflowSid, Workflow>,
+    /// Tasks (final ones too).
+    pub tasks: BTreeMap<TaskSid, Task>,
+    /// Reservations.
+    pub reservations: BTreeMap<ReservationSid, Reservation>,
+
+    programs: HashMap<WorkflowSid, Program>,
+    queue_exprs: HashMap<TaskQueueSid, Option<Expr>>,
+    worker_attrs: HashMap<WorkerSid, Value>,
+    task_attrs: HashMap<TaskSid, Value>,
+    members: HashMap<TaskQueueSid, HashSet<WorkerSid>>,
+    worker_queues: HashMap<WorkerSid, Vec<TaskQueueSid>>,
+    waiting: HashMap<TaskQueueSid, BTreeSet<WaitKey>>,
+    waiting_direct: HashMap<WorkerSid, BTreeSet<WaitKey>>,
+    task_reservations: HashMap<TaskSid, Vec<ReservationSid>>,
+    holding: HashMap<WorkerSid, Vec<ReservationSid>>,
+    deadlines: BTreeSet<(Millis, Deadline)>,
+
+    dirty: BTreeSet<DocKey>,
+    removed: Vec<DocKey>,
+    events: Vec<Event>,
+    /// Counters since start (cumulative statistics).
+    pub counters: BTreeMap<&'static str, u64>,
+}
+
+/// What one operation changed: documents to store or delete, and events to publish.
+#[derive(Debug, Default)]
+pub struct Changes {
+    /// Documents written.
+    pub dirty: Vec<DocKey>,
+    /// Documents deleted.
+    pub removed: Vec<DocKey>,
+    /// Events, in order.
+    pub events: Vec<Event>,
+}
+
+impl Engine {
+    /// An engine over stored state (or a new workspace's defaults). Rebuilds every index and
+    /// schedules every deadline; nothing is routed until [`Engine::route_everything`].
+    #[allow(clippy::too_many_arguments)]
+    pub fn load(
+        workspace: Workspace,
+        activities: Vec<Activity>,
+        channels: Vec<TaskChannel>,
+        workers: Vec<Worker>,
+        queues: Vec<TaskQueue>,
+        workflows: Vec<Workflow>,
+        tasks: Vec<Task>,
+        reservations: Vec<Reservation>,
+    ) -> Engine {
+        let mut engine = Engine {
+            workspace,
+            activities: activities.into_iter().map(|a| (a.sid.clone(), a)).collect(),
+            channels: channels.into_iter().map(|c| (c.sid.clone(), c)).collect(),
+            workers: workers.into_iter().map(|w| (w.sid.clone(), w)).collect(),
+            queues: queues.into_iter().map(|q| (q.sid.clone(), q)).collect(),
+            workflows: workflows.into_iter().map(|w| (w.sid.clone(), w)).collect(),
+            tasks: tasks.into_iter().map(|t| (t.sid.clone(), t)).collect(),
+            reservations: reservations
+                .into_iter()
+                .map(|r| (r.sid.clone(), r))
+                .collect(),
+            programs: HashMap::new(),
+            queue_exprs: HashMap::new(),
+            worker_attrs: HashMap::new(),
+            task_attrs: HashMap::new(),
+            members: HashMap::new(),
+            worker_queues: HashMap::new(),
+            waiting: HashMap::new(),
+            waiting_direct: HashMap::new(),
+            task_reservations: HashMap::new(),
+            holding: HashMap::new(),
+            deadlines: BTreeSet::new(),
+            dirty: BTreeSet::new(),
+            removed: Vec::new(),
+            events: Vec::new(),
+            counters: BTreeMap::new(),
+        };
+        engine.rebuild();
+        engine
+    }
+
+    fn rebuild(&mut self) {
+        let queue_sids: HashSet<TaskQueueSid> = self.queues.keys().cloned().collect();
+        for (sid, wf) in &self.workflows {
+            match super::workflow::compile(&wf.configuration, &queue_sids) {
+                Ok(p) => {
+                    self.programs.insert(sid.clone(), p);
+                }
+                Err(e) => {
+                    tracing::warn!(workflow_sid = %sid, error = %e, "stored workflow no longer compiles")
+                }
+            }
+        }
+        for (sid, q) in &self.queues {
+            self.queue_exprs
+                .insert(sid.clone(), compile_target_workers(&q.target_workers));
+        }
+        for (sid, w) in &self.workers {
+            self.worker_attrs
+                .insert(sid.clone(), parse_attributes(&w.attributes));
+        }
+        let worker_sids: Vec<WorkerSid> = self.workers.keys().cloned().collect();
+        for w in &worker_sids {
+            self.refresh_membership(w);
+        }
+        for (sid, t) in &self.tasks {
+            if !t.status.is_final() {
+                self.task_attrs.insert(sid.clone(), t.attributes_value());
+            }
+        }
+        let task_sids: Vec<TaskSid> = self
+            .tasks
+            .values()
+            .filter(|t| !t.status.is_final())
+            .map(|t| t.sid.clone())
+            .collect();
+        for sid in &task_sids {
+            self.index_waiting(sid);
+            self.schedule_task(sid);
+        }
+        let live: Vec<Reservation> = self
+            .reservations
+            .values()
+            .filter(|r| r.status.holds_capacity())
+            .cloned()
+            .collect();
+        for r in live {
+            self.task_reservations
+                .entry(r.task_sid.clone())
+                .or_default()
+                .push(r.sid.clone());
+            self.holding
+                .entry(r.worker_sid.clone())
+                .or_default()
+                .push(r.sid.clone());
+            if r.status == ReservationStatus::Pending {
+                self.deadlines
+                    .insert((r.timeout_at, Deadline::Reservation(r.sid.clone())));
+            }
+        }
+    }
+
+    /// Takes what changed since the last call.
+    pub fn take_changes(&mut self) -> Changes {
+        Changes {
+            dirty: std::mem::take(&mut self.dirty).into_iter().collect(),
+            removed: std::mem::take(&mut self.removed),
+            events: std::mem::take(&mut self.events),
+        }
+    }
+
+    /// The earliest pending deadline.
+    pub fn next_deadline(&self) -> Option<Millis> {
+        self.deadlines.first().map(|(at, _)| *at)
+    }
+
+    /// Applies every deadline due at `now`: reservation timeouts, step timeouts, TTLs.
+    pub fn tick(&mut self, now: Millis) {
+        while let Some((at, _)) = self.deadlines.first() {
+            if *at > now {
+                break;
+            }
+            let Some((at, deadline)) = self.deadlines.pop_first() else {
+                break;
+            };
+            match deadline {
+                Deadline::Reservation(sid) => self.on_reservation_deadline(&sid, at, now),
+                Deadline::Step(sid) => self.on_step_deadline(&sid, at, now),
+                Deadline::Ttl(sid) => self.on_ttl(&sid, at, now),
+            }
+        }
+    }
+
+    /// Tries to route every waiting task (after a load, or when a workflow is re-evaluated).
+    pub fn route_everything(&mut self, now: Millis) {
+        let waiting: Vec<TaskSid> = self
+            .tasks
+            .values()
+            .filter(|t| t.status.is_waiting())
+            .map(|t| t.sid.clone())
+            .collect();
+        for sid in waiting {
+            self.try_route_task(&sid, now);
+        }
+    }
+
+    fn touch(&mut self, key: DocKey) {
+        self.dirty.insert(key);
+    }
+
+    fn count(&mut self, name: &'static str) {
+        *self.counters.entry(name).or_default() += 1;
+    }
+
+    /// A worker's parsed attributes.
+    pub fn worker_attributes(&self, sid: &WorkerSid) -> Option<&Value> {
+        self.worker_attrs.get(sid)
+    }
+
+    /// The reservations of a task, oldest first.
+    pub fn reservations_of_task(&self, task: &TaskSid) -> Vec<&Reservation> {
+        let mut out: Vec<&Reservation> = self
+            .reservations
+            .values()
+            .filter(|r| &r.task_sid == task)
+            .collect();
+        out.sort_by_key(|r| (r.created, r.sid.clone()));
+        out
+    }
+
+    /// The reservations of a worker, oldest first.
+    pub fn reservations_of_worker(&self, worker: &WorkerSid) -> Vec<&Reservation> {
+        let mut out: Vec<&Reservation> = self
+            .reservations
+            .values()
+            .filter(|r| &r.worker_sid == worker)
+            .collect();
+        out.sort_by_key(|r| (r.created, r.sid.clone()));
+        out
+    }
+
+    /// Tasks a worker holds on a channel (pending offers, assigned and wrapping).
+    pub fn load_on(&self, worker: &WorkerSid, channel: &TaskChannelSid) -> u32 {
+        self.holding.get(worker).map_or(0, |list| {
+            list.iter()
+                .filter_map(|r| self.reservations.get(r))
+                .filter(|r| {
+                    self.tasks
+                        .get(&r.task_sid)
+                        .is_some_and(|t| &t.task_channel_sid == channel)
+                })
+                .count() as u32
+        })
+    }
+
+    /// The channel a unique name or SID names.
+    pub fn channel_by_key(&self, key: &str) -> Option<&TaskChannel> {
+        self.channels
+            .values()
+            .find(|c| c.sid.as_str() == key || c.unique_name == key)
+    }
+
+    /// Whether a worker's activity is available.
+    pub fn is_available(&self, worker: &Worker) -> bool {
+        self.activities
+            .get(&worker.activity_sid)
+            .is_some_and(|a| a.available)
+    }
+
+    /// Built-in properties of a worker usable in expressions (`sid`, `friendly_name`,
+    /// `activity_sid`, `activity_name`, `available`, and `channel.<name>.*`).
+    pub fn worker_properties(&self, worker: &Worker, with_channels: bool) -> Value {
+        let activity = self.activities.get(&worker.activity_sid);
+        let mut props = serde_json::json!({
+            "sid": worker.sid,
+            "friendly_name": worker.friendly_name,
+            "activity_sid": worker.activity_sid,
+            "activity_name": activity.map(|a| a.friendly_name.as_str()),
+            "available": activity.is_some_and(|a| a.available),
+        });
+        if with_channels {
+            let mut channels = serde_json::Map::new();
+            for (sid, wc) in &worker.channels {
+                let Some(tc) = self.channels.get(sid) else {
+                    continue;
+                };
+                let assigned = self.load_on(&worker.sid, sid);
+                channels.insert(
+                    tc.unique_name.clone(),
+                    serde_json::json!({
+                        "configured_capacity": wc.capacity,
+                        "assigned_tasks": assigned,
+                        "available_capacity_percentage": capacity_percentage(wc, assigned),
+                        "available": wc.available,
+                    }),
+                );
+            }
+            props["channel"] = Value::Object(channels);
+        }
+        props
+    }
+}
+
+/// Free capacity as a percentage (0 when unavailable or without capacity).
+pub fn capacity_percentage(wc: &WorkerChannel, assigned: u32) -> u32 {
+    if !wc.available || wc.capacity == 0 {
+        return 0;
+    }
+    (wc.capacity.saturating_sub(assigned) * 100) / wc.capacity
+}
+
+/// Compiles a queue's `target_workers`; an empty text selects nobody.
+pub fn compile_target_workers(text: &str) -> Option<Expr> {
+    if text.trim().is_empty() {
+        return None;
+    }
+    super::expr::parse(text).ok()
+}
