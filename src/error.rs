@@ -62,6 +62,10 @@ pub enum ApiError {
     /// The caller is known but may not do this.
     #[error("Forbidden: {0}")]
     Forbidden(String),
+    /// The resource is not in a state that allows the change (e.g. accepting a reservation
+    /// that was rescinded, deleting an activity in use).
+    #[error("{0}")]
+    Conflict(String),
     /// An actor was stopping or overloaded; the client may retry.
     #[error("Service temporarily unavailable, retry the request")]
     Unavailable,
@@ -92,6 +96,7 @@ impl ApiError {
             UserIdentityTaken => (StatusCode::CONFLICT, 50201),
             IdempotencyKeyReused(_) => (StatusCode::UNPROCESSABLE_ENTITY, 20001),
             Forbidden(_) => (StatusCode::FORBIDDEN, 20403),
+            Conflict(_) => (StatusCode::CONFLICT, 20409),
             Unavailable => (StatusCode::SERVICE_UNAVAILABLE, 20503),
             Internal => (StatusCode::INTERNAL_SERVER_ERROR, 20500),
         }
@@ -210,6 +215,7 @@ mod tests {
             UserIdentityTaken,
             IdempotencyKeyReused("k".into()),
             Forbidden("only the author may edit a message".into()),
+            Conflict("Reservation WRx is rescinded and cannot be accepted".into()),
             Unavailable,
             Internal,
         ]

@@ -18,6 +18,9 @@ use crate::config::Settings;
 use crate::conversations::registry::Registry;
 use crate::conversations::{ActorDeps, timers};
 use crate::ids::{AccountSid, random_hex32};
+use crate::routing::actor::RouterDeps;
+use crate::routing::engine::ops::WorkspaceSpec;
+use crate::routing::registry::{Routers, Template};
 use crate::store::records::{AccountRecord, now};
 use crate::store::sqlite::SqliteStore;
 use crate::store::{Mutation, Store};
@@ -61,7 +64,7 @@ impl Application {
                 .with_context(|| format!("opening the store in {}", data_dir.display()))?,
         );
         let accounts = Arc::new(Accounts::load(store.clone()).await?);
-        let new_credentials = first_start(&accounts, &data_dir).await?;
+        let (new_credentials, created) = first_start(&accounts, &data_dir).await?;
 
         let local_bus = Arc::new(LocalBus::default());
         let sweep = local_bus.clone();
@@ -90,12 +93,34 @@ impl Application {
             settings.idempotency.retention,
         ));
 
+        let routers = Arc::new(
+            Routers::load(RouterDeps {
+                store: store.clone(),
+                bus: bus.clone(),
+                accounts: accounts.clone(),
+                poster: crate::webhooks::Poster::new(),
+            })
+            .await?,
+        );
+        if let Some(account) = created {
+            routers
+                .create_workspace(
+                    &account,
+                    DEFAULT_WORKSPACE.into(),
+                    WorkspaceSpec::default(),
+                    Template::Flex,
+                )
+                .await
+                .map_err(|e| anyhow::anyhow!("creating the default workspace: {e}"))?;
+        }
+
         let (draining, drain_signal) = tokio::sync::watch::channel(false);
         let state = web::Data::new(AppState {
             draining: drain_signal,
             settings: settings.clone(),
             store,
             registry,
+            routers,
             accounts,
             bus,
             metrics: crate::telemetry::metrics::install(),
@@ -156,11 +181,15 @@ impl Application {
     }
 }
 
-/// Creates the first account (or applies credentials fixed by the environment).
+/// Name of the workspace a new account starts with, as in Flex.
+pub const DEFAULT_WORKSPACE: &str = "Flex Task Assignment";
+
+/// Creates the first account (or applies credentials fixed by the environment). Returns the
+/// credentials to show (when generated) and the account when it was created now.
 async fn first_start(
     accounts: &Accounts,
     data_dir: &Path,
-) -> anyhow::Result<Option<NewCredentials>> {
+) -> anyhow::Result<(Option<NewCredentials>, Option<AccountSid>)> {
     let fixed_sid = std::env::var(ACCOUNT_SID_ENV)
         .ok()
         .filter(|v| !v.is_empty());
@@ -187,10 +216,10 @@ async fn first_start(
             existing.date_updated = now();
             accounts.update(existing).await?;
         }
-        return Ok(None);
+        return Ok((None, None));
     }
     if sid.is_none() && !accounts.is_empty() {
-        return Ok(None);
+        return Ok((None, None));
     }
     let generated = sid.is_none() && fixed_token.is_none();
     let at = now();
@@ -207,15 +236,18 @@ async fn first_start(
     let account = accounts.create(account).await?;
     tracing::info!(account_sid = %account.sid, "created the first account");
     if !generated {
-        return Ok(None);
+        return Ok((None, Some(account.sid)));
     }
     let path = data_dir.join(CREDENTIALS_FILE);
     save_credentials(&path, &account)?;
-    Ok(Some(NewCredentials {
-        account_sid: account.sid,
-        auth_token: account.auth_token,
-        saved_to: path,
-    }))
+    Ok((
+        Some(NewCredentials {
+            account_sid: account.sid.clone(),
+            auth_token: account.auth_token,
+            saved_to: path,
+        }),
+        Some(account.sid),
+    ))
 }
 
 fn save_credentials(path: &Path, account: &AccountRecord) -> anyhow::Result<()> {

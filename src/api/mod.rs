@@ -7,6 +7,7 @@ pub mod accounts;
 pub mod configuration;
 pub mod context;
 pub mod conversations;
+pub mod flex;
 pub mod health;
 pub mod idempotency;
 pub mod keys;
@@ -42,6 +43,8 @@ pub struct AppState {
     pub store: Arc<dyn Store>,
     /// Conversation actors.
     pub registry: Arc<Registry>,
+    /// Workspace routers.
+    pub routers: Arc<crate::routing::registry::Routers>,
     /// Credentials.
     pub accounts: Arc<Accounts>,
     /// Committed conversation events.
@@ -192,6 +195,11 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
                         .route(web::post().to(configuration::update)),
                 )
                 .configure(conversation_routes)
+                .default_service(web::to(not_found)),
+        )
+        .service(
+            web::scope("/flex-api")
+                .configure(flex::configure)
                 .default_service(web::to(not_found)),
         )
         .service(

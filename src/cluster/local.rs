@@ -7,7 +7,9 @@ use std::sync::Arc;
 use dashmap::DashMap;
 use tokio::sync::broadcast;
 
-use super::{BusEvent, EventBus, Subscription};
+use bytestring::ByteString;
+
+use super::{BusEvent, EventBus, FrameSubscription, Subscription};
 use crate::ids::{ConversationSid, ServiceSid};
 
 /// Events buffered per conversation for a subscriber before it lags (and is told to resume).
@@ -17,11 +19,15 @@ const CONVERSATION_CAPACITY: usize = 128;
 /// Identity topics carry only joins and leaves: a handful of slots is plenty.
 const IDENTITY_CAPACITY: usize = 16;
 
+/// Frames buffered per routing topic (a worker's offers, a workspace's statistics).
+const FRAME_CAPACITY: usize = 64;
+
 /// In-process [`EventBus`].
 #[derive(Default)]
 pub struct LocalBus {
     conversations: DashMap<ConversationSid, broadcast::Sender<Arc<BusEvent>>>,
     identities: DashMap<(ServiceSid, String), broadcast::Sender<Arc<BusEvent>>>,
+    frames: DashMap<String, broadcast::Sender<ByteString>>,
 }
 
 fn send<K: Eq + Hash + Clone>(
@@ -54,10 +60,11 @@ impl LocalBus {
     /// Forgets topics nobody listens to any more (their slots are allocated memory); returns
     /// how many were dropped. Run periodically: sessions that go away leave their topics.
     pub fn sweep(&self) -> usize {
-        let before = self.conversations.len() + self.identities.len();
+        let before = self.conversations.len() + self.identities.len() + self.frames.len();
         self.conversations.retain(|_, tx| tx.receiver_count() > 0);
         self.identities.retain(|_, tx| tx.receiver_count() > 0);
-        before - (self.conversations.len() + self.identities.len())
+        self.frames.retain(|_, tx| tx.receiver_count() > 0);
+        before - (self.conversations.len() + self.identities.len() + self.frames.len())
     }
 }
 
@@ -85,6 +92,24 @@ impl EventBus for LocalBus {
             (service.clone(), identity.to_owned()),
             IDENTITY_CAPACITY,
         )
+    }
+
+    fn publish_frame(&self, topic: &str, frame: ByteString) {
+        let unheard = self
+            .frames
+            .get(topic)
+            .is_some_and(|tx| tx.send(frame).is_err());
+        if unheard {
+            self.frames
+                .remove_if(topic, |_, tx| tx.receiver_count() == 0);
+        }
+    }
+
+    fn subscribe_frames(&self, topic: &str) -> FrameSubscription {
+        self.frames
+            .entry(topic.to_owned())
+            .or_insert_with(|| broadcast::channel(FRAME_CAPACITY).0)
+            .subscribe()
     }
 }
 

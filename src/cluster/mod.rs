@@ -58,4 +58,27 @@ pub trait EventBus: Send + Sync {
     /// Receives, from now on, the events that add or remove `identity` as a participant of a
     /// conversation of `service`.
     fn subscribe_identity(&self, service: &ServiceSid, identity: &str) -> Subscription;
+    /// Delivers an already encoded frame to the subscribers of a routing topic (a worker's
+    /// offers and updates, a workspace's statistics; see [`routing_topic`]).
+    fn publish_frame(&self, topic: &str, frame: ByteString);
+    /// Receives a routing topic's frames published from now on.
+    fn subscribe_frames(&self, topic: &str) -> FrameSubscription;
+}
+
+/// Receives a routing topic's frames.
+pub type FrameSubscription = broadcast::Receiver<ByteString>;
+
+/// Routing topic names.
+pub mod routing_topic {
+    use crate::ids::{WorkerSid, WorkspaceSid};
+
+    /// A worker's reservations and state.
+    pub fn worker(worker: &WorkerSid) -> String {
+        format!("worker:{worker}")
+    }
+
+    /// A workspace's live statistics.
+    pub fn workspace(workspace: &WorkspaceSid) -> String {
+        format!("workspace:{workspace}")
+    }
 }

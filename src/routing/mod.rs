@@ -8,7 +8,11 @@
 //!   engine's changes, publishes its events, runs its timers.
 //! * [`registry`]: workspace SID → router, loaded at start-up.
 
+pub mod actor;
 pub mod engine;
 pub mod expr;
 pub mod model;
+pub mod persist;
+pub mod registry;
+pub mod wire;
 pub mod workflow;

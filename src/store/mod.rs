@@ -116,6 +116,14 @@ pub enum Mutation {
     PutReceipt(delivery::ReceiptRecord),
     /// Records an uploaded media file (its bytes are already on disk).
     PutMedia(MediaRecord),
+    /// Inserts or replaces a JSON document (routing and interaction resources).
+    PutDoc(DocRecord),
+    /// Deletes a document.
+    DeleteDoc(String),
+    /// Deletes every document of a scope (e.g. a workspace's), and its routing events.
+    DeleteScope(String),
+    /// Appends a TaskRouter event.
+    AppendRoutingEvent(RoutingEventRecord),
 }
 
 /// Resolves when the unit it belongs to has committed (or failed).
@@ -367,13 +375,72 @@ pub trait IdempotencyStore: Send + Sync {
     ) -> Result<Option<IdempotencyRecord>, StoreError>;
 }
 
+/// Filters of the TaskRouter `/Events` list.
+#[derive(Debug, Clone, Default)]
+pub struct RoutingEventFilter {
+    /// Only this event type.
+    pub event_type: Option<String>,
+    /// Only events of this task.
+    pub task_sid: Option<String>,
+    /// … of this worker.
+    pub worker_sid: Option<String>,
+    /// … of this reservation.
+    pub reservation_sid: Option<String>,
+    /// … of this queue.
+    pub queue_sid: Option<String>,
+    /// … of this workflow.
+    pub workflow_sid: Option<String>,
+    /// At or after (ms).
+    pub start_ms: Option<i64>,
+    /// At or before (ms).
+    pub end_ms: Option<i64>,
+}
+
+/// JSON documents (routing and interactions) and TaskRouter events.
+#[async_trait]
+pub trait DocStore: Send + Sync {
+    /// Every document of a scope, oldest first: `(kind, data)`.
+    async fn docs_in(&self, scope: &str) -> Result<Vec<(String, String)>, StoreError>;
+    /// Every document of a kind, oldest first: `(scope, data)`.
+    async fn docs_of_kind(&self, kind: &str) -> Result<Vec<(String, String)>, StoreError>;
+    /// One document by SID.
+    async fn doc(&self, sid: &str) -> Result<Option<DocRecord>, StoreError>;
+    /// Documents whose alternate key is `alt`, oldest first.
+    async fn docs_by_alt(&self, alt: &str) -> Result<Vec<DocRecord>, StoreError>;
+    /// A workspace's events, newest first.
+    async fn routing_events(
+        &self,
+        workspace: &str,
+        filter: &RoutingEventFilter,
+        page: PageRequest,
+    ) -> Result<Page<RoutingEventRecord>, StoreError>;
+    /// One event.
+    async fn routing_event(
+        &self,
+        workspace: &str,
+        sid: &str,
+    ) -> Result<Option<RoutingEventRecord>, StoreError>;
+}
+
 /// Everything the server persists.
 pub trait Store:
-    WriteLog + AccountStore + ConversationStore + MessageStore + MediaStore + IdempotencyStore
+    WriteLog
+    + AccountStore
+    + ConversationStore
+    + MessageStore
+    + MediaStore
+    + IdempotencyStore
+    + DocStore
 {
 }
 
 impl<T> Store for T where
-    T: WriteLog + AccountStore + ConversationStore + MessageStore + MediaStore + IdempotencyStore
+    T: WriteLog
+        + AccountStore
+        + ConversationStore
+        + MessageStore
+        + MediaStore
+        + IdempotencyStore
+        + DocStore
 {
 }

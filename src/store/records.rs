@@ -395,3 +395,41 @@ pub struct IdempotencyRecord {
 pub fn now() -> Timestamp {
     chrono::Utc::now().timestamp()
 }
+
+/// A stored JSON document: a routing or interaction resource.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DocRecord {
+    /// The resource's SID.
+    pub sid: String,
+    /// What it is (`worker`, `task`, `interaction`, …).
+    pub kind: String,
+    /// What it belongs to (a workspace SID, an account SID, …).
+    pub scope: String,
+    /// An indexed alternate key (e.g. the conversation an interaction channel is bound to).
+    pub alt: Option<String>,
+    /// The resource as JSON.
+    pub data: String,
+}
+
+/// A TaskRouter event as stored.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RoutingEventRecord {
+    /// `EV…`
+    pub sid: String,
+    /// Owner.
+    pub account_sid: String,
+    /// Workspace.
+    pub workspace_sid: String,
+    /// e.g. `task.created`.
+    pub event_type: String,
+    /// `task`, `reservation`, `worker`, …
+    pub resource_type: String,
+    /// The resource's SID.
+    pub resource_sid: String,
+    /// Human-readable.
+    pub description: String,
+    /// Unix ms.
+    pub date_ms: i64,
+    /// `event_data`: snake_case keys, string values.
+    pub data: std::collections::BTreeMap<String, String>,
+}

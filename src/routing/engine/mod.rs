@@ -16,7 +16,7 @@
 
 mod assign;
 mod events;
-mod ops;
+pub mod ops;
 mod stats;
 #[cfg(test)]
 mod tests;

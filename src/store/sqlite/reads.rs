@@ -10,8 +10,8 @@ use super::SqliteStore;
 use crate::ids::{AccountSid, ConversationSid, MessageSid, RoleSid, ServiceSid, has_sid_shape};
 use crate::store::records::*;
 use crate::store::{
-    AccountStore, ConversationFilter, ConversationStore, IdempotencyStore, MediaStore,
-    MessageRange, MessageStore, Page, PageRequest, ParticipantKey, StoreError,
+    AccountStore, ConversationFilter, ConversationStore, DocStore, IdempotencyStore, MediaStore,
+    MessageRange, MessageStore, Page, PageRequest, ParticipantKey, RoutingEventFilter, StoreError,
 };
 
 fn decode<T: DeserializeOwned>(data: &str) -> Result<T, StoreError> {
@@ -592,6 +592,122 @@ impl IdempotencyStore for SqliteStore {
                 c,
                 "SELECT data FROM idempotency WHERE account_sid = ?1 AND key = ?2",
                 &[&account.as_str(), &key],
+            )
+        })
+        .await
+    }
+}
+
+fn doc_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<DocRecord> {
+    Ok(DocRecord {
+        sid: r.get(0)?,
+        kind: r.get(1)?,
+        scope: r.get(2)?,
+        alt: r.get(3)?,
+        data: r.get(4)?,
+    })
+}
+
+#[async_trait]
+impl DocStore for SqliteStore {
+    async fn docs_in(&self, scope: &str) -> Result<Vec<(String, String)>, StoreError> {
+        let scope = scope.to_owned();
+        self.read(move |c| {
+            let mut stmt =
+                c.prepare_cached("SELECT kind, data FROM docs WHERE scope = ?1 ORDER BY seq")?;
+            let rows = stmt.query_map([scope], |r| Ok((r.get(0)?, r.get(1)?)))?;
+            Ok(rows.collect::<Result<_, _>>()?)
+        })
+        .await
+    }
+
+    async fn docs_of_kind(&self, kind: &str) -> Result<Vec<(String, String)>, StoreError> {
+        let kind = kind.to_owned();
+        self.read(move |c| {
+            let mut stmt =
+                c.prepare_cached("SELECT scope, data FROM docs WHERE kind = ?1 ORDER BY seq")?;
+            let rows = stmt.query_map([kind], |r| Ok((r.get(0)?, r.get(1)?)))?;
+            Ok(rows.collect::<Result<_, _>>()?)
+        })
+        .await
+    }
+
+    async fn doc(&self, sid: &str) -> Result<Option<DocRecord>, StoreError> {
+        let sid = sid.to_owned();
+        self.read(move |c| {
+            Ok(c.query_row(
+                "SELECT sid, kind, scope, alt, data FROM docs WHERE sid = ?1",
+                [sid],
+                doc_row,
+            )
+            .optional()?)
+        })
+        .await
+    }
+
+    async fn docs_by_alt(&self, alt: &str) -> Result<Vec<DocRecord>, StoreError> {
+        let alt = alt.to_owned();
+        self.read(move |c| {
+            let mut stmt = c.prepare_cached(
+                "SELECT sid, kind, scope, alt, data FROM docs WHERE alt = ?1 ORDER BY seq",
+            )?;
+            let rows = stmt.query_map([alt], doc_row)?;
+            Ok(rows.collect::<Result<_, _>>()?)
+        })
+        .await
+    }
+
+    async fn routing_events(
+        &self,
+        workspace: &str,
+        filter: &RoutingEventFilter,
+        req: PageRequest,
+    ) -> Result<Page<RoutingEventRecord>, StoreError> {
+        let workspace = workspace.to_owned();
+        let filter = filter.clone();
+        self.read(move |c| {
+            let mut sql = String::from("SELECT data FROM routing_events WHERE workspace_sid = ?");
+            let mut args: Vec<Box<dyn ToSql>> = vec![Box::new(workspace)];
+            let columns = [
+                ("event_type", &filter.event_type),
+                ("task_sid", &filter.task_sid),
+                ("worker_sid", &filter.worker_sid),
+                ("reservation_sid", &filter.reservation_sid),
+                ("queue_sid", &filter.queue_sid),
+                ("workflow_sid", &filter.workflow_sid),
+            ];
+            for (column, value) in columns {
+                if let Some(v) = value {
+                    sql.push_str(&format!(" AND {column} = ?"));
+                    args.push(Box::new(v.clone()));
+                }
+            }
+            if let Some(start) = filter.start_ms {
+                sql.push_str(" AND date_ms >= ?");
+                args.push(Box::new(start));
+            }
+            if let Some(end) = filter.end_ms {
+                sql.push_str(" AND date_ms <= ?");
+                args.push(Box::new(end));
+            }
+            sql.push_str(" ORDER BY seq DESC");
+            let refs: Vec<&dyn ToSql> = args.iter().map(|a| a.as_ref()).collect();
+            page(c, &sql, &refs, req)
+        })
+        .await
+    }
+
+    async fn routing_event(
+        &self,
+        workspace: &str,
+        sid: &str,
+    ) -> Result<Option<RoutingEventRecord>, StoreError> {
+        let (workspace, sid) = (workspace.to_owned(), sid.to_owned());
+        self.read(move |c| {
+            one(
+                c,
+                "SELECT data FROM routing_events WHERE workspace_sid = ?1 AND sid = ?2",
+                &[&workspace, &sid],
             )
         })
         .await

@@ -159,6 +159,34 @@ const MIGRATIONS: &[&str] = &[
     DROP TABLE messages;
     ALTER TABLE messages_clustered RENAME TO messages;
     "#,
+    // 7: routing (TaskRouter) and Flex interactions as JSON documents, and TaskRouter events.
+    r#"
+    CREATE TABLE docs (
+        seq INTEGER PRIMARY KEY AUTOINCREMENT,
+        sid TEXT NOT NULL UNIQUE,
+        kind TEXT NOT NULL,
+        scope TEXT NOT NULL,
+        alt TEXT,
+        data TEXT NOT NULL
+    );
+    CREATE INDEX docs_scope ON docs(scope, kind, seq);
+    CREATE INDEX docs_kind ON docs(kind, seq);
+    CREATE INDEX docs_alt ON docs(alt) WHERE alt IS NOT NULL;
+    CREATE TABLE routing_events (
+        seq INTEGER PRIMARY KEY AUTOINCREMENT,
+        sid TEXT NOT NULL UNIQUE,
+        workspace_sid TEXT NOT NULL,
+        event_type TEXT NOT NULL,
+        date_ms INTEGER NOT NULL,
+        task_sid TEXT,
+        worker_sid TEXT,
+        reservation_sid TEXT,
+        queue_sid TEXT,
+        workflow_sid TEXT,
+        data TEXT NOT NULL
+    );
+    CREATE INDEX routing_events_workspace ON routing_events(workspace_sid, seq);
+    "#,
 ];
 
 /// Brings the database schema up to date.

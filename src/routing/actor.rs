@@ -1,0 +1,340 @@
+//! `RouterActor`: one per workspace, the only writer of its routing state.
+//!
+//! Every request is an [`Exec`]: a closure run against the [`Engine`] with the current time.
+//! What it changed is submitted to the store as one unit right away (so the next request sees
+//! it and the store commits in request order), and the answer, the WebSocket pushes and the
+//! event callbacks wait in one ordered queue until that unit has committed: nothing is
+//! acknowledged or offered before it is durable.
+//!
+//! One timer is armed for the engine's earliest deadline (reservation timeouts, step
+//! timeouts, TTLs); deadlines that passed while the server was down fire on start.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use actix::prelude::*;
+use bytestring::ByteString;
+use tokio::sync::{mpsc, oneshot};
+
+use super::engine::{Changes, Engine, Event, EventKind, RoutingError};
+use super::model::{Millis, now_ms};
+use super::{persist, wire};
+use crate::accounts::Accounts;
+use crate::cluster::{EventBus, routing_topic};
+use crate::error::ApiError;
+use crate::ids::{AccountSid, ReservationSid, WorkerSid};
+use crate::protocol;
+use crate::store::{Commit, Store, StoreError};
+use crate::webhooks::Poster;
+
+/// How often supervisors' statistics are refreshed when something changed.
+const STATS_INTERVAL: Duration = Duration::from_secs(1);
+
+/// What a router needs from the rest of the server.
+#[derive(Clone)]
+pub struct RouterDeps {
+    /// Persistence.
+    pub store: Arc<dyn Store>,
+    /// Where worker and workspace frames go.
+    pub bus: Arc<dyn EventBus>,
+    /// Auth tokens that sign event callbacks.
+    pub accounts: Arc<Accounts>,
+    /// Posts event callbacks.
+    pub poster: Poster,
+}
+
+/// Runs a closure against the engine.
+pub struct Exec<R>(pub Box<dyn FnOnce(&mut Engine, Millis) -> Result<R, RoutingError> + Send>);
+
+impl<R: 'static> Message for Exec<R> {
+    type Result = Result<R, ApiError>;
+}
+
+impl From<RoutingError> for ApiError {
+    fn from(e: RoutingError) -> Self {
+        match e {
+            RoutingError::NotFound(what) => ApiError::NotFound(what),
+            RoutingError::Invalid(message) => ApiError::InvalidParameter(message),
+            RoutingError::Conflict(message) => ApiError::Conflict(message),
+        }
+    }
+}
+
+/// A unit on its way to the store, with what to do once it committed.
+struct Flush {
+    commit: Option<Commit>,
+    frames: Vec<(String, ByteString)>,
+    callbacks: Vec<(String, Vec<(String, String)>)>,
+    done: Option<oneshot::Sender<Result<(), StoreError>>>,
+}
+
+/// The actor.
+pub struct RouterActor {
+    engine: Engine,
+    deps: RouterDeps,
+    flushes: mpsc::UnboundedSender<Flush>,
+    timer: Option<(Millis, SpawnHandle)>,
+    stats_dirty: bool,
+}
+
+impl RouterActor {
+    /// Starts a router over a loaded engine.
+    pub fn start_with(engine: Engine, deps: RouterDeps) -> Addr<RouterActor> {
+        let (tx, rx) = mpsc::unbounded_channel();
+        actix_rt::spawn(publish_in_order(
+            rx,
+            deps.clone(),
+            engine.workspace.account_sid.clone(),
+        ));
+        RouterActor {
+            engine,
+            deps,
+            flushes: tx,
+            timer: None,
+            stats_dirty: true,
+        }
+        .start()
+    }
+
+    fn account(&self) -> &AccountSid {
+        &self.engine.workspace.account_sid
+    }
+
+    /// Submits what the engine changed; `done` hears when it is durable.
+    fn flush(&mut self, done: Option<oneshot::Sender<Result<(), StoreError>>>) {
+        let Changes {
+            dirty,
+            removed,
+            events,
+        } = self.engine.take_changes();
+        let unit = persist::unit(&self.engine, &dirty, &removed, &events);
+        let now = now_ms();
+        let mut frames = Vec::new();
+        let mut callbacks = Vec::new();
+        for event in &events {
+            self.frames_for(event, now, &mut frames);
+            if let Some(params) = self.callback_params(event) {
+                callbacks.push(params);
+            }
+        }
+        if !unit.is_empty() {
+            self.stats_dirty = true;
+        }
+        let commit = (!unit.is_empty()).then(|| self.deps.store.submit(unit));
+        let _ = self.flushes.send(Flush {
+            commit,
+            frames,
+            callbacks,
+            done,
+        });
+    }
+
+    /// The WebSocket frames an event causes: offers and reservation changes to the worker,
+    /// worker changes to the worker.
+    fn frames_for(&self, event: &Event, now: Millis, out: &mut Vec<(String, ByteString)>) {
+        let engine = &self.engine;
+        match event.kind {
+            EventKind::Reservation => {
+                let (Some(worker), Ok(sid)) = (
+                    event
+                        .get("worker_sid")
+                        .and_then(|w| w.parse::<WorkerSid>().ok()),
+                    event.resource_sid.parse::<ReservationSid>(),
+                ) else {
+                    return;
+                };
+                let name = if event.event_type == "reservation.created" {
+                    "reservation_created"
+                } else {
+                    "reservation_updated"
+                };
+                let data = serde_json::json!({
+                    "event_type": event.event_type,
+                    "reservation": wire::reservation(engine, &sid, now),
+                });
+                out.push((
+                    routing_topic::worker(&worker),
+                    protocol::session_event(name, data),
+                ));
+            }
+            EventKind::Worker if event.event_type != "worker.deleted" => {
+                let Ok(worker) = event.resource_sid.parse::<WorkerSid>() else {
+                    return;
+                };
+                let data = serde_json::json!({
+                    "event_type": event.event_type,
+                    "worker": wire::worker(engine, &worker),
+                });
+                out.push((
+                    routing_topic::worker(&worker),
+                    protocol::session_event("worker_updated", data),
+                ));
+            }
+            _ => {}
+        }
+    }
+
+    /// Form parameters of the event callback, when the workspace has one and its filter
+    /// lets this event type through.
+    fn callback_params(&self, event: &Event) -> Option<(String, Vec<(String, String)>)> {
+        let ws = &self.engine.workspace;
+        let url = ws.event_callback_url.clone()?;
+        if let Some(filter) = ws.events_filter.as_deref()
+            && !filter.split(',').any(|t| t.trim() == event.event_type)
+        {
+            return None;
+        }
+        let mut params = vec![
+            ("EventType".to_owned(), event.event_type.to_owned()),
+            ("AccountSid".to_owned(), self.account().to_string()),
+            ("WorkspaceSid".to_owned(), ws.sid.to_string()),
+            ("WorkspaceName".to_owned(), ws.friendly_name.clone()),
+            ("EventDescription".to_owned(), event.description.clone()),
+            ("ResourceType".to_owned(), event.kind.as_str().to_owned()),
+            ("ResourceSid".to_owned(), event.resource_sid.clone()),
+            ("Timestamp".to_owned(), (event.at / 1000).to_string()),
+            ("TimestampMs".to_owned(), event.at.to_string()),
+            ("Sid".to_owned(), event.sid.to_string()),
+        ];
+        for (k, v) in &event.data {
+            if k == "workspace_sid" || k == "workspace_name" {
+                continue;
+            }
+            params.push((camel(k), v.clone()));
+        }
+        Some((url, params))
+    }
+
+    /// Arms the timer for the earliest deadline, if it is earlier than the armed one.
+    fn arm(&mut self, ctx: &mut Context<Self>) {
+        let Some(at) = self.engine.next_deadline() else {
+            return;
+        };
+        if let Some((armed, handle)) = self.timer {
+            if armed <= at {
+                return;
+            }
+            ctx.cancel_future(handle);
+        }
+        let wait = Duration::from_millis((at - now_ms()).max(0) as u64);
+        let handle = ctx.run_later(wait, |act, ctx| {
+            act.timer = None;
+            act.engine.tick(now_ms());
+            act.flush(None);
+            act.arm(ctx);
+        });
+        self.timer = Some((at, handle));
+    }
+}
+
+/// `task_queue_sid` → `TaskQueueSid`.
+fn camel(snake: &str) -> String {
+    snake
+        .split('_')
+        .map(|part| {
+            let mut chars = part.chars();
+            chars.next().map_or(String::new(), |first| {
+                first.to_ascii_uppercase().to_string() + chars.as_str()
+            })
+        })
+        .collect()
+}
+
+/// Awaits each unit's commit in submission order, then publishes its frames, posts its
+/// callbacks and answers its request.
+async fn publish_in_order(
+    mut rx: mpsc::UnboundedReceiver<Flush>,
+    deps: RouterDeps,
+    account: AccountSid,
+) {
+    while let Some(flush) = rx.recv().await {
+        let committed = match flush.commit {
+            Some(commit) => commit.await,
+            None => Ok(()),
+        };
+        match &committed {
+            Ok(()) => {
+                for (topic, frame) in flush.frames {
+                    deps.bus.publish_frame(&topic, frame);
+                }
+                if !flush.callbacks.is_empty() {
+                    post_callbacks(&deps, &account, flush.callbacks);
+                }
+            }
+            Err(e) => tracing::error!(error = %e, "routing state failed to commit"),
+        }
+        if let Some(done) = flush.done {
+            let _ = done.send(committed);
+        }
+    }
+}
+
+fn post_callbacks(
+    deps: &RouterDeps,
+    account: &AccountSid,
+    callbacks: Vec<(String, Vec<(String, String)>)>,
+) {
+    let Some(token) = deps.accounts.get(account).map(|a| a.auth_token) else {
+        return;
+    };
+    for (url, params) in callbacks {
+        let poster = deps.poster.clone();
+        let token = token.clone();
+        actix_rt::spawn(async move {
+            if let Err(e) = poster.post(&url, &params, &token, 3).await {
+                tracing::warn!(url = %url, error = %e, "event callback failed");
+            }
+        });
+    }
+}
+
+impl Actor for RouterActor {
+    type Context = Context<Self>;
+
+    fn started(&mut self, ctx: &mut Self::Context) {
+        // Deadlines that passed while the server was down fire now; then route what waits.
+        let now = now_ms();
+        self.engine.tick(now);
+        self.engine.route_everything(now);
+        self.flush(None);
+        self.arm(ctx);
+        ctx.run_interval(STATS_INTERVAL, |act, _| {
+            if act.stats_dirty {
+                act.stats_dirty = false;
+                let frame =
+                    protocol::session_event("statistics", wire::statistics(&act.engine, now_ms()));
+                act.deps
+                    .bus
+                    .publish_frame(&routing_topic::workspace(&act.engine.workspace.sid), frame);
+            }
+        });
+    }
+}
+
+impl<R: Send + 'static> Handler<Exec<R>> for RouterActor {
+    type Result = ResponseFuture<Result<R, ApiError>>;
+
+    fn handle(&mut self, msg: Exec<R>, ctx: &mut Self::Context) -> Self::Result {
+        let result = (msg.0)(&mut self.engine, now_ms());
+        let (tx, rx) = oneshot::channel();
+        self.flush(Some(tx));
+        self.arm(ctx);
+        Box::pin(async move {
+            rx.await.unwrap_or(Err(StoreError::Closed))?;
+            result.map_err(ApiError::from)
+        })
+    }
+}
+
+/// Stops the actor (workspace deleted).
+#[derive(Message)]
+#[rtype(result = "()")]
+pub struct Stop;
+
+impl Handler<Stop> for RouterActor {
+    type Result = ();
+
+    fn handle(&mut self, _: Stop, ctx: &mut Self::Context) {
+        ctx.stop();
+    }
+}

@@ -1,0 +1,112 @@
+//! The routing objects as the WebSocket sends them (docs/protocol.md, "Routing"): a worker, a
+//! reservation and its task, in a compact shape with ISO dates, built from the engine's state.
+
+use serde_json::{Value, json};
+
+use super::engine::{Engine, capacity_percentage};
+use super::model::*;
+use crate::api::params::format_datetime;
+use crate::ids::{ReservationSid, WorkerSid};
+
+fn iso(ms: Millis) -> String {
+    format_datetime(ms.div_euclid(1000))
+}
+
+/// A worker with its activity and channels.
+pub fn worker(engine: &Engine, sid: &WorkerSid) -> Value {
+    let Some(w) = engine.workers.get(sid) else {
+        return Value::Null;
+    };
+    let activity = engine.activities.get(&w.activity_sid);
+    let channels: Vec<Value> = w
+        .channels
+        .iter()
+        .filter_map(|(tc, wc)| {
+            let channel = engine.channels.get(tc)?;
+            let assigned = engine.load_on(sid, tc);
+            Some(json!({
+                "task_channel_sid": tc,
+                "task_channel_unique_name": channel.unique_name,
+                "configured_capacity": wc.capacity,
+                "assigned_tasks": assigned,
+                "available": wc.available,
+                "available_capacity_percentage": capacity_percentage(wc, assigned),
+            }))
+        })
+        .collect();
+    json!({
+        "sid": w.sid,
+        "workspace_sid": engine.workspace.sid,
+        "friendly_name": w.friendly_name,
+        "activity_sid": w.activity_sid,
+        "activity_name": activity.map(|a| a.friendly_name.as_str()),
+        "available": activity.is_some_and(|a| a.available),
+        "attributes": engine.worker_attributes(sid).cloned().unwrap_or(json!({})),
+        "channels": channels,
+        "date_status_changed": iso(w.status_changed),
+    })
+}
+
+/// A task as a worker sees it.
+pub fn task(engine: &Engine, task: &Task, now: Millis) -> Value {
+    let queue = task.queue_sid.as_ref().and_then(|q| engine.queues.get(q));
+    let channel = engine.channels.get(&task.task_channel_sid);
+    json!({
+        "sid": task.sid,
+        "assignment_status": task.status.as_str(),
+        "attributes": task.attributes_value(),
+        "priority": task.priority,
+        "age": (now - task.created).max(0) / 1000,
+        "task_queue_sid": task.queue_sid,
+        "task_queue_friendly_name": queue.map(|q| q.friendly_name.as_str()),
+        "task_channel_sid": task.task_channel_sid,
+        "task_channel_unique_name": channel.map(|c| c.unique_name.as_str()),
+        "workflow_sid": task.workflow_sid,
+        "reason": task.reason,
+        "date_created": iso(task.created),
+        "date_updated": iso(task.updated),
+    })
+}
+
+/// A reservation with its task.
+pub fn reservation(engine: &Engine, sid: &ReservationSid, now: Millis) -> Value {
+    let Some(r) = engine.reservations.get(sid) else {
+        return Value::Null;
+    };
+    let task = engine
+        .tasks
+        .get(&r.task_sid)
+        .map_or(Value::Null, |t| self::task(engine, t, now));
+    json!({
+        "sid": r.sid,
+        "reservation_status": r.status.as_str(),
+        "task_sid": r.task_sid,
+        "worker_sid": r.worker_sid,
+        "workspace_sid": engine.workspace.sid,
+        "timeout_at": (r.status == ReservationStatus::Pending).then(|| iso(r.timeout_at)),
+        "timeout_ms": (r.status == ReservationStatus::Pending).then(|| (r.timeout_at - now).max(0)),
+        "date_created": iso(r.created),
+        "date_updated": iso(r.updated),
+        "task": task,
+    })
+}
+
+/// A worker's live reservations (pending, accepted, wrapping), oldest first.
+pub fn live_reservations(engine: &Engine, worker: &WorkerSid, now: Millis) -> Vec<Value> {
+    engine
+        .reservations_of_worker(worker)
+        .into_iter()
+        .filter(|r| r.status.holds_capacity())
+        .map(|r| reservation(engine, &r.sid, now))
+        .collect()
+}
+
+/// The live statistics a supervisor receives.
+pub fn statistics(engine: &Engine, now: Millis) -> Value {
+    json!({
+        "workspace_sid": engine.workspace.sid,
+        "workspace": engine.workspace_stats(now, None),
+        "queues": engine.all_queue_stats(now),
+        "workers": engine.workers.keys().map(|w| worker(engine, w)).collect::<Vec<_>>(),
+    })
+}
