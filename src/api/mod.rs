@@ -20,6 +20,7 @@ pub mod participants;
 pub mod render;
 pub mod roles;
 pub mod services;
+pub mod taskrouter;
 pub mod user_conversations;
 pub mod users;
 
@@ -195,6 +196,11 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
                         .route(web::post().to(configuration::update)),
                 )
                 .configure(conversation_routes)
+                .default_service(web::to(not_found)),
+        )
+        .service(
+            web::scope("/taskrouter")
+                .configure(taskrouter::configure)
                 .default_service(web::to(not_found)),
         )
         .service(
