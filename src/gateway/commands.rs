@@ -307,6 +307,13 @@ impl SessionActor {
                 )
             }
             Command::Renew { token } => self.renew(ctx, id, token),
+            Command::Worker
+            | Command::Activity { .. }
+            | Command::Accept { .. }
+            | Command::Reject { .. }
+            | Command::Wrapup { .. }
+            | Command::Complete { .. }
+            | Command::Statistics => self.routing_command(ctx, id, command),
         }
     }
 
@@ -378,10 +385,11 @@ impl SessionActor {
             };
             let scope = auth::scope(&app.accounts, &principal).await.map_err(Ok)?;
             let joined = participations(&app, &scope).await.map_err(Ok)?;
-            Ok((principal, scope, joined))
+            let seat = super::routing::seat(&app, &principal).await.map_err(Ok)?;
+            Ok((principal, scope, joined, seat))
         };
         ctx.wait(verify.into_actor(self).map(move |result, act, ctx| {
-            let (principal, scope, joined) = match result {
+            let (principal, scope, joined, routing) = match result {
                 Ok(found) => found,
                 Err(Err(token_error)) => return act.refuse_token(ctx, &id, &token_error),
                 Err(Ok(api_error)) => {
@@ -396,7 +404,14 @@ impl SessionActor {
                 let resumed = resume.get(&conversation.sid).copied().flatten();
                 act.subscribe(ctx, &conversation.sid, Seat::Participant, resumed);
             }
-            act.auth = Some(Authed { principal, scope });
+            if let Some(seat) = &routing {
+                act.watch_routing(ctx, seat, principal.role);
+            }
+            act.auth = Some(Authed {
+                principal,
+                scope,
+                routing,
+            });
             act.start_session(ctx, id, joined, resume);
         }));
     }

@@ -8,6 +8,7 @@ pub mod auth;
 pub mod close;
 mod commands;
 pub mod outbound;
+mod routing;
 pub mod session;
 pub mod token;
 

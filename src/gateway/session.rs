@@ -59,6 +59,9 @@ pub(super) struct Sub {
 pub(super) struct Authed {
     pub(super) principal: Principal,
     pub(super) scope: Scope,
+    /// The TaskRouter workspace (and worker) of the token's `task_router` grant, when they
+    /// exist in the account.
+    pub(super) routing: Option<super::routing::Seat>,
 }
 
 /// The actor behind one WebSocket.

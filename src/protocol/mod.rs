@@ -12,7 +12,7 @@ pub use objects::{Conversation, Message, Participant, Receipt, Session, Summary}
 
 use crate::conversations::events::ConversationEvent;
 use crate::error::ApiError;
-use crate::ids::{ConversationSid, MediaSid};
+use crate::ids::{ConversationSid, MediaSid, ReservationSid};
 
 /// The protocol version this server speaks.
 pub const VERSION: u32 = 1;
@@ -140,6 +140,39 @@ pub enum Command {
     },
     /// Application-level liveness check.
     Ping,
+    /// Agents: the session's worker with its activity, channels and live reservations.
+    Worker,
+    /// Agents: change the worker's activity (by SID or name).
+    Activity {
+        /// `WA…`
+        activity_sid: Option<String>,
+        /// e.g. `Available`.
+        activity_name: Option<String>,
+    },
+    /// Agents: take an offered task.
+    Accept {
+        /// Which offer.
+        reservation_sid: ReservationSid,
+    },
+    /// Agents: decline an offer, optionally moving to another activity.
+    Reject {
+        /// Which offer.
+        reservation_sid: ReservationSid,
+        /// New activity (`WA…`).
+        activity_sid: Option<String>,
+    },
+    /// Agents: start wrap-up of an accepted task.
+    Wrapup {
+        /// Which reservation.
+        reservation_sid: ReservationSid,
+    },
+    /// Agents: finish a task.
+    Complete {
+        /// Which reservation.
+        reservation_sid: ReservationSid,
+    },
+    /// Supervisors: the workspace's live statistics now (they also arrive as events).
+    Statistics,
 }
 
 /// A server frame.

@@ -43,8 +43,11 @@ pub struct RouterDeps {
     pub poster: Poster,
 }
 
+/// A closure run inside the router.
+pub type EngineFn<R> = Box<dyn FnOnce(&mut Engine, Millis) -> Result<R, RoutingError> + Send>;
+
 /// Runs a closure against the engine.
-pub struct Exec<R>(pub Box<dyn FnOnce(&mut Engine, Millis) -> Result<R, RoutingError> + Send>);
+pub struct Exec<R>(pub EngineFn<R>);
 
 impl<R: 'static> Message for Exec<R> {
     type Result = Result<R, ApiError>;

@@ -228,7 +228,10 @@ impl TestServer {
         if path.starts_with("http") {
             path.to_owned()
         } else if path.starts_with('/')
-            && (path.starts_with("/api/") || path.starts_with("/conversations/"))
+            && (path.starts_with("/api/")
+                || path.starts_with("/conversations/")
+                || path.starts_with("/taskrouter/")
+                || path.starts_with("/flex-api/"))
         {
             format!("{}{path}", self.origin)
         } else {

@@ -15,4 +15,6 @@ mod messages;
 mod participants;
 mod resources;
 mod startup;
+mod taskrouter;
+mod taskrouter_ws;
 mod timers;

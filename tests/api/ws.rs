@@ -62,6 +62,26 @@ impl Minter {
         mint(&self.key, identity, grants, nbf, ttl)
     }
 
+    /// A token whose `task_router` grant names a workspace and (agents) a worker.
+    pub fn worker_token(
+        &self,
+        identity: &str,
+        role: &str,
+        workspace: &str,
+        worker: Option<&str>,
+    ) -> String {
+        let grants = Grants {
+            identity: None,
+            chat: Some(ChatGrant::default()),
+            task_router: Some(TaskRouterGrant {
+                role: Some(role.into()),
+                workspace_sid: Some(workspace.into()),
+                worker_sid: worker.map(str::to_owned),
+            }),
+        };
+        mint(&self.key, identity, grants, now(), 3600)
+    }
+
     /// The key's secret (to forge a token signed with something else).
     pub fn key(&self) -> &KeyRecord {
         &self.key

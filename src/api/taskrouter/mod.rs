@@ -11,6 +11,8 @@ mod tasks;
 mod workers;
 mod workspaces;
 
+pub use tasks::answer;
+
 use std::future::Future;
 use std::pin::Pin;
 

@@ -29,12 +29,9 @@ fn spec(p: &Params) -> Result<WorkspaceSpec, ApiError> {
 
 fn check_url(url: &Option<String>) -> Result<(), ApiError> {
     match url.as_deref() {
-        Some(u) if !u.is_empty() && !(u.starts_with("http://") || u.starts_with("https://")) => {
-            Err(ApiError::invalid(
-                "EventCallbackUrl",
-                "must be an http(s) URL",
-            ))
-        }
+        Some(u) if !(u.is_empty() || u.starts_with("http://") || u.starts_with("https://")) => Err(
+            ApiError::invalid("EventCallbackUrl", "must be an http(s) URL"),
+        ),
         _ => Ok(()),
     }
 }
