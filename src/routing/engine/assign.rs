@@ -358,6 +358,14 @@ impl Engine {
             .entry(worker.clone())
             .or_default()
             .push(sid.clone());
+        self.by_task
+            .entry(task_sid.clone())
+            .or_default()
+            .push(sid.clone());
+        self.by_worker
+            .entry(worker.clone())
+            .or_default()
+            .push(sid.clone());
         self.touch(DocKey::Reservation(sid.clone()));
         self.count("reservations_created");
         if let Some(t) = self.tasks.get_mut(task_sid)

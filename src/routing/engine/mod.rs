@@ -110,6 +110,8 @@ pub struct Engine {
     waiting_direct: HashMap<WorkerSid, BTreeSet<WaitKey>>,
     task_reservations: HashMap<TaskSid, Vec<ReservationSid>>,
     holding: HashMap<WorkerSid, Vec<ReservationSid>>,
+    by_task: HashMap<TaskSid, Vec<ReservationSid>>,
+    by_worker: HashMap<WorkerSid, Vec<ReservationSid>>,
     deadlines: BTreeSet<(Millis, Deadline)>,
 
     dirty: BTreeSet<DocKey>,
@@ -166,6 +168,8 @@ impl Engine {
             waiting_direct: HashMap::new(),
             task_reservations: HashMap::new(),
             holding: HashMap::new(),
+            by_task: HashMap::new(),
+            by_worker: HashMap::new(),
             deadlines: BTreeSet::new(),
             dirty: BTreeSet::new(),
             removed: Vec::new(),
@@ -214,6 +218,18 @@ impl Engine {
         for sid in &task_sids {
             self.index_waiting(sid);
             self.schedule_task(sid);
+        }
+        let mut all: Vec<&Reservation> = self.reservations.values().collect();
+        all.sort_by_key(|r| (r.created, r.sid.clone()));
+        for r in all {
+            self.by_task
+                .entry(r.task_sid.clone())
+                .or_default()
+                .push(r.sid.clone());
+            self.by_worker
+                .entry(r.worker_sid.clone())
+                .or_default()
+                .push(r.sid.clone());
         }
         let live: Vec<Reservation> = self
             .reservations
@@ -296,24 +312,22 @@ impl Engine {
 
     /// The reservations of a task, oldest first.
     pub fn reservations_of_task(&self, task: &TaskSid) -> Vec<&Reservation> {
-        let mut out: Vec<&Reservation> = self
-            .reservations
-            .values()
-            .filter(|r| &r.task_sid == task)
-            .collect();
-        out.sort_by_key(|r| (r.created, r.sid.clone()));
-        out
+        self.by_task
+            .get(task)
+            .into_iter()
+            .flatten()
+            .filter_map(|r| self.reservations.get(r))
+            .collect()
     }
 
     /// The reservations of a worker, oldest first.
     pub fn reservations_of_worker(&self, worker: &WorkerSid) -> Vec<&Reservation> {
-        let mut out: Vec<&Reservation> = self
-            .reservations
-            .values()
-            .filter(|r| &r.worker_sid == worker)
-            .collect();
-        out.sort_by_key(|r| (r.created, r.sid.clone()));
-        out
+        self.by_worker
+            .get(worker)
+            .into_iter()
+            .flatten()
+            .filter_map(|r| self.reservations.get(r))
+            .collect()
     }
 
     /// Tasks a worker holds on a channel (pending offers, assigned and wrapping).

@@ -1140,14 +1140,13 @@ impl Engine {
         self.tasks.remove(sid);
         self.task_attrs.remove(sid);
         self.task_reservations.remove(sid);
-        let reservations: Vec<ReservationSid> = self
-            .reservations
-            .values()
-            .filter(|r| &r.task_sid == sid)
-            .map(|r| r.sid.clone())
-            .collect();
+        let reservations = self.by_task.remove(sid).unwrap_or_default();
         for r in reservations {
-            self.reservations.remove(&r);
+            if let Some(gone) = self.reservations.remove(&r)
+                && let Some(list) = self.by_worker.get_mut(&gone.worker_sid)
+            {
+                list.retain(|x| x != &r);
+            }
             self.dirty.remove(&DocKey::Reservation(r.clone()));
             self.removed.push(DocKey::Reservation(r));
         }
