@@ -105,6 +105,12 @@ impl EventBus for LocalBus {
         }
     }
 
+    fn has_frame_subscribers(&self, topic: &str) -> bool {
+        self.frames
+            .get(topic)
+            .is_some_and(|tx| tx.receiver_count() > 0)
+    }
+
     fn subscribe_frames(&self, topic: &str) -> FrameSubscription {
         self.frames
             .entry(topic.to_owned())

@@ -63,6 +63,8 @@ pub trait EventBus: Send + Sync {
     fn publish_frame(&self, topic: &str, frame: ByteString);
     /// Receives a routing topic's frames published from now on.
     fn subscribe_frames(&self, topic: &str) -> FrameSubscription;
+    /// Whether anyone listens to a routing topic (so producers can skip costly frames).
+    fn has_frame_subscribers(&self, topic: &str) -> bool;
 }
 
 /// Receives a routing topic's frames.

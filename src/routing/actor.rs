@@ -301,14 +301,14 @@ impl Actor for RouterActor {
         self.engine.route_everything(now);
         self.flush(None);
         self.arm(ctx);
-        ctx.run_interval(STATS_INTERVAL, |act, _| {
-            if act.stats_dirty {
+        let topic = routing_topic::workspace(&self.engine.workspace.sid);
+        ctx.run_interval(STATS_INTERVAL, move |act, _| {
+            // Statistics are computed only when something changed and a supervisor listens.
+            if act.stats_dirty && act.deps.bus.has_frame_subscribers(&topic) {
                 act.stats_dirty = false;
                 let frame =
                     protocol::session_event("statistics", wire::statistics(&act.engine, now_ms()));
-                act.deps
-                    .bus
-                    .publish_frame(&routing_topic::workspace(&act.engine.workspace.sid), frame);
+                act.deps.bus.publish_frame(&topic, frame);
             }
         });
     }

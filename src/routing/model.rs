@@ -404,6 +404,8 @@ pub struct Reservation {
     pub task_sid: TaskSid,
     /// The worker.
     pub worker_sid: WorkerSid,
+    /// The task's channel when offered (whose capacity it holds).
+    pub task_channel_sid: TaskChannelSid,
     /// Where it stands.
     pub status: ReservationStatus,
     /// When a pending reservation times out.

@@ -163,11 +163,11 @@ impl Engine {
             return false;
         }
         let holding = self.holding.get(&worker.sid);
-        let already = holding.is_some_and(|list| {
+        let already = self.task_reservations.get(&task.sid).is_some_and(|list| {
             list.iter().any(|r| {
                 self.reservations
                     .get(r)
-                    .is_some_and(|r| r.task_sid == task.sid)
+                    .is_some_and(|r| r.worker_sid == worker.sid)
             })
         });
         if already {
@@ -339,6 +339,7 @@ impl Engine {
             sid: ReservationSid::generate(),
             task_sid: task_sid.clone(),
             worker_sid: worker.clone(),
+            task_channel_sid: task.task_channel_sid.clone(),
             status: ReservationStatus::Pending,
             timeout_at: now + i64::from(timeout_secs) * 1000,
             ignore_capacity: task.ignore_capacity,
@@ -347,6 +348,7 @@ impl Engine {
             updated: now,
         };
         let sid = reservation.sid.clone();
+        let reservation_channel = reservation.task_channel_sid.clone();
         self.deadlines
             .insert((reservation.timeout_at, Deadline::Reservation(sid.clone())));
         self.reservations.insert(sid.clone(), reservation);
@@ -358,6 +360,12 @@ impl Engine {
             .entry(worker.clone())
             .or_default()
             .push(sid.clone());
+        *self
+            .loads
+            .entry(worker.clone())
+            .or_default()
+            .entry(reservation_channel)
+            .or_default() += 1;
         self.by_task
             .entry(task_sid.clone())
             .or_default()
@@ -397,7 +405,16 @@ impl Engine {
             return;
         };
         if let Some(list) = self.holding.get_mut(&r.worker_sid) {
+            let before = list.len();
             list.retain(|x| x != reservation);
+            if list.len() < before
+                && let Some(load) = self
+                    .loads
+                    .get_mut(&r.worker_sid)
+                    .and_then(|m| m.get_mut(&r.task_channel_sid))
+            {
+                *load = load.saturating_sub(1);
+            }
         }
         if let Some(list) = self.task_reservations.get_mut(&r.task_sid) {
             list.retain(|x| x != reservation);

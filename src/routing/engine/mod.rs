@@ -110,6 +110,7 @@ pub struct Engine {
     waiting_direct: HashMap<WorkerSid, BTreeSet<WaitKey>>,
     task_reservations: HashMap<TaskSid, Vec<ReservationSid>>,
     holding: HashMap<WorkerSid, Vec<ReservationSid>>,
+    loads: HashMap<WorkerSid, HashMap<TaskChannelSid, u32>>,
     by_task: HashMap<TaskSid, Vec<ReservationSid>>,
     by_worker: HashMap<WorkerSid, Vec<ReservationSid>>,
     deadlines: BTreeSet<(Millis, Deadline)>,
@@ -168,6 +169,7 @@ impl Engine {
             waiting_direct: HashMap::new(),
             task_reservations: HashMap::new(),
             holding: HashMap::new(),
+            loads: HashMap::new(),
             by_task: HashMap::new(),
             by_worker: HashMap::new(),
             deadlines: BTreeSet::new(),
@@ -246,6 +248,12 @@ impl Engine {
                 .entry(r.worker_sid.clone())
                 .or_default()
                 .push(r.sid.clone());
+            *self
+                .loads
+                .entry(r.worker_sid.clone())
+                .or_default()
+                .entry(r.task_channel_sid.clone())
+                .or_default() += 1;
             if r.status == ReservationStatus::Pending {
                 self.deadlines
                     .insert((r.timeout_at, Deadline::Reservation(r.sid.clone())));
@@ -332,16 +340,11 @@ impl Engine {
 
     /// Tasks a worker holds on a channel (pending offers, assigned and wrapping).
     pub fn load_on(&self, worker: &WorkerSid, channel: &TaskChannelSid) -> u32 {
-        self.holding.get(worker).map_or(0, |list| {
-            list.iter()
-                .filter_map(|r| self.reservations.get(r))
-                .filter(|r| {
-                    self.tasks
-                        .get(&r.task_sid)
-                        .is_some_and(|t| &t.task_channel_sid == channel)
-                })
-                .count() as u32
-        })
+        self.loads
+            .get(worker)
+            .and_then(|by_channel| by_channel.get(channel))
+            .copied()
+            .unwrap_or(0)
     }
 
     /// The channel a unique name or SID names.

@@ -117,12 +117,17 @@ impl Engine {
 
     /// A queue's real-time statistics.
     pub fn queue_stats(&self, queue: &TaskQueueSid, now: Millis) -> Option<QueueStats> {
+        let tasks: Vec<&Task> = self
+            .tasks
+            .values()
+            .filter(|t| t.queue_sid.as_ref() == Some(queue) && !t.status.is_final())
+            .collect();
+        self.stats_of(queue, &tasks, now)
+    }
+
+    fn stats_of(&self, queue: &TaskQueueSid, tasks: &[&Task], now: Millis) -> Option<QueueStats> {
         let q = self.queues.get(queue)?;
-        let tasks = || {
-            self.tasks
-                .values()
-                .filter(|t| t.queue_sid.as_ref() == Some(queue) && !t.status.is_final())
-        };
+        let tasks = || tasks.iter().copied();
         let (age, sid) = Self::oldest_waiting(tasks(), now);
         Some(QueueStats {
             task_queue_sid: queue.clone(),
@@ -145,12 +150,22 @@ impl Engine {
         })
     }
 
-    /// Every queue's statistics, by name.
+    /// Every queue's statistics, by name (one pass over the tasks).
     pub fn all_queue_stats(&self, now: Millis) -> Vec<QueueStats> {
+        let mut by_queue: std::collections::HashMap<&TaskQueueSid, Vec<&Task>> =
+            std::collections::HashMap::new();
+        for t in self.tasks.values().filter(|t| !t.status.is_final()) {
+            if let Some(q) = &t.queue_sid {
+                by_queue.entry(q).or_default().push(t);
+            }
+        }
         let mut out: Vec<QueueStats> = self
             .queues
             .keys()
-            .filter_map(|q| self.queue_stats(q, now))
+            .filter_map(|q| {
+                let tasks = by_queue.get(q).map_or(&[][..], Vec::as_slice);
+                self.stats_of(q, tasks, now)
+            })
             .collect();
         out.sort_by(|a, b| a.friendly_name.cmp(&b.friendly_name));
         out
