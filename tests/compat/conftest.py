@@ -53,6 +53,7 @@ def make_client(base, account_sid, auth_token):
     client = Client(account_sid, auth_token)
     client.conversations.base_url = base + "/conversations"
     client.api.base_url = base + "/api"
+    client.taskrouter.base_url = base + "/taskrouter"
     return client
 
 

@@ -213,12 +213,24 @@ impl Engine {
         true
     }
 
-    /// Orders candidates: the target's `order_by`, then longest idle first.
-    fn rank(&self, task: &Task, candidates: &mut [&Worker]) {
+    /// Puts the best `room` candidates first: the target's `order_by`, then longest idle.
+    fn rank(&self, task: &Task, candidates: &mut [&Worker], room: usize) {
         let order_by = self
             .current_target(task)
             .map(|t| t.order_by.clone())
             .unwrap_or_default();
+        if order_by.is_empty() {
+            // The common case: only the longest idle matter; no full sort.
+            let idle =
+                |a: &&Worker, b: &&Worker| (a.idle_since, &a.sid).cmp(&(b.idle_since, &b.sid));
+            if room > 0 && room < candidates.len() {
+                candidates.select_nth_unstable_by(room - 1, idle);
+                candidates[..room].sort_by(idle);
+            } else {
+                candidates.sort_by(idle);
+            }
+            return;
+        }
         let empty = Value::Object(Default::default());
         candidates.sort_by(|a, b| {
             for (key, desc) in &order_by {
@@ -265,7 +277,7 @@ impl Engine {
                 .queue_members(queue)
                 .filter(|w| self.eligible(task, w))
                 .collect();
-            self.rank(task, &mut candidates);
+            self.rank(task, &mut candidates, room);
             candidates
                 .into_iter()
                 .take(room)
