@@ -48,6 +48,12 @@ enum Command {
         /// Account (default: SWITCHBOARD_ACCOUNT_SID, else the only top-level account).
         #[arg(long)]
         account: Option<String>,
+        /// TaskRouter workspace (WS…) for the `task_router` grant (routing over the socket).
+        #[arg(long)]
+        workspace: Option<String>,
+        /// TaskRouter worker (WK…) the agent acts as (receives its reservation offers).
+        #[arg(long)]
+        worker: Option<String>,
         /// TOML configuration file (for the data directory and store settings).
         #[arg(long)]
         config: Option<PathBuf>,
@@ -96,6 +102,8 @@ fn main() -> anyhow::Result<()> {
             role,
             ttl,
             account,
+            workspace,
+            worker,
             config,
             data_dir,
         } => {
@@ -121,6 +129,8 @@ fn main() -> anyhow::Result<()> {
                 role,
                 ttl_secs,
                 account,
+                workspace,
+                worker,
             };
             let token = actix_web::rt::System::new().block_on(token::run(&settings, request))?;
             println!("{token}");

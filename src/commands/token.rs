@@ -28,6 +28,10 @@ pub struct TokenRequest {
     pub ttl_secs: i64,
     /// Account; default: `SWITCHBOARD_ACCOUNT_SID`, else the only top-level account.
     pub account: Option<AccountSid>,
+    /// `task_router.workspace_sid`
+    pub workspace: Option<String>,
+    /// `task_router.worker_sid`
+    pub worker: Option<String>,
 }
 
 /// Mints a token from the data directory's store.
@@ -96,7 +100,8 @@ pub async fn run(settings: &crate::config::Settings, req: TokenRequest) -> anyho
     let task_router = |role: &str| {
         Some(TaskRouterGrant {
             role: Some(role.into()),
-            ..Default::default()
+            workspace_sid: req.workspace.clone(),
+            worker_sid: req.worker.clone(),
         })
     };
     let grants = Grants {
