@@ -130,6 +130,11 @@ impl Application {
             ),
             idempotency_locks: DashMap::new(),
         });
+        // Interaction channels follow their conversations again (and settle the ones whose
+        // conversation closed while the server was down).
+        crate::interactions::rearm_watchers(state.clone())
+            .await
+            .map_err(|e| anyhow::anyhow!("re-arming interaction watchers: {e}"))?;
         let mut server = HttpServer::new(move || {
             App::new()
                 .app_data(state.clone())

@@ -1,7 +1,29 @@
-//! The Flex Interactions layer: binds conversations to TaskRouter tasks (interactions,
-//! interaction channels, channel participants, invites, transfers).
+//! The Flex Interactions layer: binds conversations ⇄ interaction channels ⇄ TaskRouter tasks ⇄
+//! agent participants (twilio-api.md §6).
 //!
-//! Work in progress: only the hook the routing layer calls exists so far.
+//! * [`create`] — `POST /v1/Interactions`: bind or create the conversation, store the
+//!   interaction, its channel and first invite, create the task.
+//! * [`channels`] — channel close/inactive and invites; [`agents`] — the accept hook and
+//!   channel participants; [`transfers`] — cold and warm transfers.
+//! * [`watcher`] — a conversation that closes by any path settles its channel's tasks;
+//!   [`rearm_watchers`] restarts the watchers at start-up.
+//! * [`routing`] — the `Routing` object, Flex's task attributes, task echoes;
+//!   [`conversation`] — the conversation actor messages this layer sends; [`records`] — the
+//!   stored documents.
+//!
+//! Calls go down only: interactions → routing (`state.routers.exec`) and → conversations
+//! (actor messages). Never write task state or conversation state directly.
+
+pub mod agents;
+pub mod channels;
+pub mod conversation;
+pub mod create;
+pub mod records;
+pub mod routing;
+pub mod transfers;
+pub mod watcher;
+
+use actix_web::web;
 
 use crate::api::AppState;
 use crate::error::ApiError;
@@ -11,10 +33,17 @@ use crate::ids::{AccountSid, ReservationSid, WorkspaceSid};
 /// answered: when the task belongs to an interaction channel, adds the worker to the
 /// conversation as a chat participant and an agent channel participant.
 pub async fn reservation_accepted(
-    _state: &AppState,
-    _account: &AccountSid,
-    _workspace: &WorkspaceSid,
-    _reservation: &ReservationSid,
+    state: &AppState,
+    account: &AccountSid,
+    workspace: &WorkspaceSid,
+    reservation: &ReservationSid,
 ) -> Result<(), ApiError> {
-    Ok(())
+    agents::reservation_accepted(state, account, workspace, reservation).await
+}
+
+/// Start-up: re-arms the conversation watcher of every live interaction channel (and settles
+/// channels whose conversation closed while the server was down). Call once after the
+/// `AppState` is built.
+pub async fn rearm_watchers(state: web::Data<AppState>) -> Result<(), ApiError> {
+    watcher::rearm(state).await
 }

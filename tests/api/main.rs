@@ -7,6 +7,7 @@ mod concurrency;
 mod conversations;
 mod durability;
 mod errors;
+mod flex;
 mod gateway;
 mod idempotency;
 mod keys;

@@ -49,10 +49,11 @@ class Server:
 
 
 def make_client(base, account_sid, auth_token):
-    """An official client whose Conversations and Api domains point at `base`."""
+    """An official client whose Conversations, Api, Flex and TaskRouter domains point at `base`."""
     client = Client(account_sid, auth_token)
     client.conversations.base_url = base + "/conversations"
     client.api.base_url = base + "/api"
+    client.flex_api.base_url = base + "/flex-api"
     client.taskrouter.base_url = base + "/taskrouter"
     return client
 
