@@ -106,7 +106,7 @@ impl Rest {
             .body(body)
             .send()
             .await
-            .with_context(|| format!("{path}"))?;
+            .with_context(|| path.to_string())?;
         let status = r.status();
         let text = r.text().await?;
         ensure!(status.is_success(), "{path}: {status} {text}");
