@@ -448,6 +448,23 @@ fn closing_the_conversation_moves_its_tasks() {
 }
 
 #[test]
+fn watchers_survive_a_restart() {
+    let mut s = TestServer::spawn();
+    let (ws, ws_sid) = workspace(&s);
+    let alice = worker(&s, &ws, "alice");
+    let (i, _) = inbound(&s, &ws_sid, &alice, "+15551230008");
+    accept(&s, &ws, &i.wt);
+    s.restart();
+    // After the restart the channel still follows its conversation.
+    s.post(&format!("/Conversations/{}", i.ch), &[("State", "closed")])
+        .expect(200);
+    wait_status(&s, &ws, &i.wt, "wrapping");
+    eventually(WAIT, || {
+        (s.get(&i.channel()).expect(200)["status"] == "closed").then_some(())
+    });
+}
+
+#[test]
 fn flex_errors_have_twilio_shape() {
     let s = TestServer::spawn();
     s.post(&flex("/Interactions"), &[("Channel", "{not json")])
