@@ -107,6 +107,15 @@ pub fn statistics(engine: &Engine, now: Millis) -> Value {
         "workspace_sid": engine.workspace.sid,
         "workspace": engine.workspace_stats(now, None),
         "queues": engine.all_queue_stats(now),
-        "workers": engine.workers.keys().map(|w| worker(engine, w)).collect::<Vec<_>>(),
+        "workers": workers_by_name(engine),
     })
+}
+
+fn workers_by_name(engine: &Engine) -> Vec<Value> {
+    let mut workers: Vec<&Worker> = engine.workers.values().collect();
+    workers.sort_by(|a, b| a.friendly_name.cmp(&b.friendly_name));
+    workers
+        .into_iter()
+        .map(|w| worker(engine, &w.sid))
+        .collect()
 }

@@ -162,7 +162,6 @@ impl Engine {
         if !self.is_available(worker) || task.declined.contains(&worker.sid) {
             return false;
         }
-        let holding = self.holding.get(&worker.sid);
         let already = self.task_reservations.get(&task.sid).is_some_and(|list| {
             list.iter().any(|r| {
                 self.reservations
@@ -183,7 +182,9 @@ impl Engine {
             {
                 return false;
             }
-            if !self.workspace.multi_task_enabled && holding.is_some_and(|l| !l.is_empty()) {
+            if !self.workspace.multi_task_enabled
+                && self.holding.get(&worker.sid).is_some_and(|l| !l.is_empty())
+            {
                 return false;
             }
         }

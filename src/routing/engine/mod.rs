@@ -89,16 +89,16 @@ pub struct Engine {
     pub activities: BTreeMap<ActivitySid, Activity>,
     /// Task channels.
     pub channels: BTreeMap<TaskChannelSid, TaskChannel>,
-    /// Workers.
-    pub workers: BTreeMap<WorkerSid, Worker>,
+    /// Workers (hashed: routing looks them up for every candidate).
+    pub workers: HashMap<WorkerSid, Worker>,
     /// Queues.
     pub queues: BTreeMap<TaskQueueSid, TaskQueue>,
     /// Workflows.
     pub workflows: BTreeMap<WorkflowSid, Workflow>,
     /// Tasks (final ones too).
-    pub tasks: BTreeMap<TaskSid, Task>,
+    pub tasks: HashMap<TaskSid, Task>,
     /// Reservations.
-    pub reservations: BTreeMap<ReservationSid, Reservation>,
+    pub reservations: HashMap<ReservationSid, Reservation>,
 
     programs: HashMap<WorkflowSid, Program>,
     queue_exprs: HashMap<TaskQueueSid, Option<Expr>>,
@@ -294,12 +294,20 @@ impl Engine {
 
     /// Tries to route every waiting task (after a load, or when a workflow is re-evaluated).
     pub fn route_everything(&mut self, now: Millis) {
-        let waiting: Vec<TaskSid> = self
+        let mut waiting: Vec<&Task> = self
             .tasks
             .values()
             .filter(|t| t.status.is_waiting())
-            .map(|t| t.sid.clone())
             .collect();
+        // Highest priority, then oldest, first.
+        waiting.sort_by(|a, b| {
+            (std::cmp::Reverse(a.priority), a.virtual_start, &a.sid).cmp(&(
+                std::cmp::Reverse(b.priority),
+                b.virtual_start,
+                &b.sid,
+            ))
+        });
+        let waiting: Vec<TaskSid> = waiting.into_iter().map(|t| t.sid.clone()).collect();
         for sid in waiting {
             self.try_route_task(&sid, now);
         }
