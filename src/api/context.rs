@@ -133,3 +133,18 @@ impl FromRequest for Ctx {
         })
     }
 }
+
+/// The common part of a product's request context (`/taskrouter`, `/flex-api`): the
+/// authenticated account, `{origin}{prefix}` as the base of resource URLs, and the state.
+pub async fn product(
+    req: &HttpRequest,
+    prefix: &str,
+) -> Result<(AccountSid, String, web::Data<AppState>), ApiError> {
+    let caller = Caller::authenticate(req).await?;
+    let state = req
+        .app_data::<web::Data<AppState>>()
+        .cloned()
+        .ok_or(ApiError::Internal)?;
+    let base = format!("{}{prefix}", origin(req, &state));
+    Ok((caller.account, base, state))
+}

@@ -170,16 +170,8 @@ impl SessionActor {
                     snapshot(&app, &account, &workspace, worker).await
                 }
                 Command::Accept { reservation_sid } => {
-                    answer(
-                        &app,
-                        &account,
-                        &workspace,
-                        &worker,
-                        reservation_sid,
-                        ReservationStatus::Accepted,
-                        None,
-                    )
-                    .await
+                    let answer = (reservation_sid, ReservationStatus::Accepted, None);
+                    respond(&app, &account, &workspace, &worker, answer).await
                 }
                 Command::Reject {
                     reservation_sid,
@@ -191,40 +183,16 @@ impl SessionActor {
                         })?),
                         None => None,
                     };
-                    answer(
-                        &app,
-                        &account,
-                        &workspace,
-                        &worker,
-                        reservation_sid,
-                        ReservationStatus::Rejected,
-                        activity,
-                    )
-                    .await
+                    let answer = (reservation_sid, ReservationStatus::Rejected, activity);
+                    respond(&app, &account, &workspace, &worker, answer).await
                 }
                 Command::Wrapup { reservation_sid } => {
-                    answer(
-                        &app,
-                        &account,
-                        &workspace,
-                        &worker,
-                        reservation_sid,
-                        ReservationStatus::Wrapping,
-                        None,
-                    )
-                    .await
+                    let answer = (reservation_sid, ReservationStatus::Wrapping, None);
+                    respond(&app, &account, &workspace, &worker, answer).await
                 }
                 Command::Complete { reservation_sid } => {
-                    answer(
-                        &app,
-                        &account,
-                        &workspace,
-                        &worker,
-                        reservation_sid,
-                        ReservationStatus::Completed,
-                        None,
-                    )
-                    .await
+                    let answer = (reservation_sid, ReservationStatus::Completed, None);
+                    respond(&app, &account, &workspace, &worker, answer).await
                 }
                 _ => Err(ApiError::Internal),
             }
@@ -262,16 +230,17 @@ async fn snapshot(
         .await
 }
 
+/// A worker's answer: which reservation, the new status, the activity to move to.
+type Answer = (ReservationSid, ReservationStatus, Option<ActivitySid>);
+
 /// Answers one of the worker's own reservations (through the same path as REST, so an accept
 /// also adds the agent to the task's conversation), then returns the reservation.
-async fn answer(
+async fn respond(
     app: &AppState,
     account: &crate::ids::AccountSid,
     workspace: &str,
     worker: &WorkerSid,
-    reservation: ReservationSid,
-    status: ReservationStatus,
-    activity: Option<ActivitySid>,
+    (reservation, status, activity): Answer,
 ) -> Result<Value, ApiError> {
     let (w, r) = (worker.clone(), reservation.clone());
     app.routers

@@ -8,7 +8,7 @@ use actix_web::{FromRequest, HttpRequest, dev::Payload, web};
 use serde_json::Value;
 
 use crate::api::AppState;
-use crate::api::context::{Caller, origin};
+use crate::api::context::product;
 use crate::api::pagination;
 use crate::api::params::Params;
 use crate::error::ApiError;
@@ -32,14 +32,9 @@ impl FromRequest for FlexCtx {
     fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
         let req = req.clone();
         Box::pin(async move {
-            let caller = Caller::authenticate(&req).await?;
-            let state = req
-                .app_data::<web::Data<AppState>>()
-                .cloned()
-                .ok_or(ApiError::Internal)?;
-            let base = format!("{}/flex-api/v1", origin(&req, &state));
+            let (account, base, state) = product(&req, "/flex-api/v1").await?;
             Ok(FlexCtx {
-                account: caller.account,
+                account,
                 base,
                 state,
             })

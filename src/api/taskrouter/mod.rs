@@ -19,7 +19,7 @@ use std::pin::Pin;
 use actix_web::{FromRequest, HttpRequest, HttpResponse, dev::Payload, web};
 use serde_json::Value;
 
-use super::context::{Caller, origin};
+use super::context::product;
 use super::pagination;
 use super::params::Params;
 use super::{AppState, resource};
@@ -48,14 +48,9 @@ impl FromRequest for TrCtx {
     fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
         let req = req.clone();
         Box::pin(async move {
-            let caller = Caller::authenticate(&req).await?;
-            let state = req
-                .app_data::<web::Data<AppState>>()
-                .cloned()
-                .ok_or(ApiError::Internal)?;
-            let base = format!("{}/taskrouter/v1", origin(&req, &state));
+            let (account, base, state) = product(&req, "/taskrouter/v1").await?;
             Ok(TrCtx {
-                account: caller.account,
+                account,
                 base,
                 workspace: req
                     .match_info()
