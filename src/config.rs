@@ -27,6 +27,8 @@ pub struct Settings {
     pub gateway: GatewaySettings,
     /// Uploaded media.
     pub media: MediaSettings,
+    /// TaskRouter.
+    pub routing: RoutingSettings,
     /// Logging.
     pub log: LogSettings,
 }
@@ -136,6 +138,16 @@ pub struct MediaSettings {
     pub link_ttl: Duration,
 }
 
+/// TaskRouter settings.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RoutingSettings {
+    /// How long completed and canceled tasks (with their reservations) stay readable before
+    /// they are deleted, as Twilio deletes finished tasks. Their events stay in the event log.
+    #[serde(with = "humantime_serde")]
+    pub task_retention: Duration,
+}
+
 /// Logging settings.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -193,6 +205,9 @@ impl Default for Settings {
             media: MediaSettings {
                 max_bytes: 16 * 1024 * 1024,
                 link_ttl: Duration::from_secs(300),
+            },
+            routing: RoutingSettings {
+                task_retention: Duration::from_secs(3600),
             },
             log: LogSettings {
                 level: "info".into(),

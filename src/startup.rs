@@ -94,12 +94,15 @@ impl Application {
         ));
 
         let routers = Arc::new(
-            Routers::load(RouterDeps {
-                store: store.clone(),
-                bus: bus.clone(),
-                accounts: accounts.clone(),
-                poster: crate::webhooks::Poster::new(),
-            })
+            Routers::load(
+                RouterDeps {
+                    store: store.clone(),
+                    bus: bus.clone(),
+                    accounts: accounts.clone(),
+                    poster: crate::webhooks::Poster::new(),
+                },
+                &settings.routing,
+            )
             .await?,
         );
         if let Some(account) = created {

@@ -35,14 +35,19 @@ struct Entry {
 pub struct Routers {
     deps: RouterDeps,
     map: DashMap<WorkspaceSid, Entry>,
+    retention: Millis,
 }
 
 impl Routers {
     /// Starts a router for every stored workspace.
-    pub async fn load(deps: RouterDeps) -> Result<Routers, crate::store::StoreError> {
+    pub async fn load(
+        deps: RouterDeps,
+        settings: &crate::config::RoutingSettings,
+    ) -> Result<Routers, crate::store::StoreError> {
         let routers = Routers {
             deps,
             map: DashMap::new(),
+            retention: settings.task_retention.as_millis().min(i64::MAX as u128) as Millis,
         };
         for workspace in persist::workspaces(routers.deps.store.as_ref()).await? {
             let engine = persist::load(routers.deps.store.as_ref(), workspace).await?;
@@ -51,7 +56,8 @@ impl Routers {
         Ok(routers)
     }
 
-    fn start(&self, engine: Engine) {
+    fn start(&self, mut engine: Engine) {
+        engine.set_retention(self.retention);
         let sid = engine.workspace.sid.clone();
         let account = engine.workspace.account_sid.clone();
         let addr = RouterActor::start_with(engine, self.deps.clone());

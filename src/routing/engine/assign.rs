@@ -690,6 +690,7 @@ impl Engine {
         self.touch(DocKey::Task(sid.clone()));
         self.count("tasks_canceled");
         self.task_event("task.canceled", sid, now);
+        self.schedule_purge(sid, now);
     }
 
     pub(super) fn on_reservation_deadline(

@@ -76,7 +76,11 @@ enum Deadline {
     Reservation(ReservationSid),
     Step(TaskSid),
     Ttl(TaskSid),
+    Purge(TaskSid),
 }
+
+/// Default retention of finished tasks.
+pub const DEFAULT_RETENTION_MS: Millis = 3_600_000;
 
 /// Order of a waiting task in its queue: priority (higher first), then age.
 type WaitKey = (Reverse<i64>, i64, TaskSid);
@@ -120,6 +124,8 @@ pub struct Engine {
     events: Vec<Event>,
     /// Counters since start (cumulative statistics).
     pub counters: BTreeMap<&'static str, u64>,
+    /// How long finished tasks stay before they are deleted.
+    retention: Millis,
 }
 
 /// What one operation changed: documents to store or delete, and events to publish.
@@ -177,6 +183,7 @@ impl Engine {
             removed: Vec::new(),
             events: Vec::new(),
             counters: BTreeMap::new(),
+            retention: DEFAULT_RETENTION_MS,
         };
         engine.rebuild();
         engine
@@ -288,6 +295,7 @@ impl Engine {
                 Deadline::Reservation(sid) => self.on_reservation_deadline(&sid, at, now),
                 Deadline::Step(sid) => self.on_step_deadline(&sid, at, now),
                 Deadline::Ttl(sid) => self.on_ttl(&sid, at, now),
+                Deadline::Purge(sid) => self.purge(&sid, now),
             }
         }
     }
@@ -311,6 +319,53 @@ impl Engine {
         for sid in waiting {
             self.try_route_task(&sid, now);
         }
+    }
+
+    /// Sets how long finished tasks stay (and re-schedules the ones already finished).
+    pub fn set_retention(&mut self, retention: Millis) {
+        self.retention = retention.max(0);
+        let finished: Vec<(TaskSid, Millis)> = self
+            .tasks
+            .values()
+            .filter(|t| t.status.is_final())
+            .map(|t| (t.sid.clone(), t.updated))
+            .collect();
+        for (sid, at) in finished {
+            self.deadlines
+                .insert((at + self.retention, Deadline::Purge(sid)));
+        }
+    }
+
+    /// Schedules the deletion of a task that just finished.
+    pub(super) fn schedule_purge(&mut self, sid: &TaskSid, now: Millis) {
+        self.deadlines
+            .insert((now + self.retention, Deadline::Purge(sid.clone())));
+    }
+
+    /// Deletes a finished task whose retention passed, with its reservations (no event: the
+    /// event log keeps its history).
+    fn purge(&mut self, sid: &TaskSid, now: Millis) {
+        let due = self
+            .tasks
+            .get(sid)
+            .is_some_and(|t| t.status.is_final() && t.updated + self.retention <= now);
+        if !due {
+            return;
+        }
+        self.tasks.remove(sid);
+        self.task_attrs.remove(sid);
+        self.task_reservations.remove(sid);
+        for r in self.by_task.remove(sid).unwrap_or_default() {
+            if let Some(gone) = self.reservations.remove(&r)
+                && let Some(list) = self.by_worker.get_mut(&gone.worker_sid)
+            {
+                list.retain(|x| x != &r);
+            }
+            self.dirty.remove(&DocKey::Reservation(r.clone()));
+            self.removed.push(DocKey::Reservation(r));
+        }
+        self.dirty.remove(&DocKey::Task(sid.clone()));
+        self.removed.push(DocKey::Task(sid.clone()));
     }
 
     fn touch(&mut self, key: DocKey) {

@@ -1194,6 +1194,7 @@ impl Engine {
         self.touch(DocKey::Task(sid.clone()));
         self.count("tasks_completed");
         self.task_event("task.completed", sid, now);
+        self.schedule_purge(sid, now);
         if let Some(r) = self.accepted_reservation(sid) {
             let worker = self.reservations.get(&r).map(|r| r.worker_sid.clone());
             self.set_reservation_status(&r, ReservationStatus::Completed, now);

@@ -553,3 +553,34 @@ fn direct_worker_target_with_ignore_capacity() {
     assert_eq!(f.status(&direct), TaskStatus::Reserved);
     assert_eq!(f.pending_of(&w).len(), 2);
 }
+
+#[test]
+fn finished_tasks_are_deleted_after_their_retention() {
+    let mut f = fixture();
+    f.engine.set_retention(60_000);
+    let q = f.queue("Everyone", "1==1", 1);
+    let wf = f.workflow(anyone(&q), 120);
+    let w = f.worker("w", json!({}), T0);
+    let done = f.task(&wf, json!({}), T0 + 1);
+    let r = f.pending_of(&w)[0].sid.clone();
+    f.engine
+        .answer_reservation(&r, ReservationStatus::Accepted, None, T0 + 2)
+        .expect("accept");
+    f.engine
+        .answer_reservation(&r, ReservationStatus::Completed, None, T0 + 3)
+        .expect("complete");
+    let live = f.task(&wf, json!({}), T0 + 4);
+    f.engine.take_changes();
+    f.engine.tick(T0 + 3 + 59_999);
+    assert!(
+        f.engine.tasks.contains_key(&done),
+        "kept until its retention"
+    );
+    f.engine.tick(T0 + 3 + 60_000);
+    assert!(!f.engine.tasks.contains_key(&done));
+    assert!(!f.engine.reservations.contains_key(&r));
+    assert!(f.engine.tasks.contains_key(&live), "live tasks stay");
+    let removed = f.engine.take_changes().removed;
+    assert!(removed.contains(&DocKey::Task(done.clone())), "{removed:?}");
+    assert!(removed.contains(&DocKey::Reservation(r)), "{removed:?}");
+}
