@@ -5,6 +5,7 @@ use serde_json::json;
 
 use super::ops::{QueueSpec, WorkflowSpec, WorkspaceSpec};
 use super::*;
+use crate::routing::model::QueueOrder;
 
 const T0: Millis = 1_700_000_000_000;
 
@@ -583,4 +584,76 @@ fn finished_tasks_are_deleted_after_their_retention() {
     let removed = f.engine.take_changes().removed;
     assert!(removed.contains(&DocKey::Task(done.clone())), "{removed:?}");
     assert!(removed.contains(&DocKey::Reservation(r)), "{removed:?}");
+}
+
+#[test]
+fn lifo_queues_serve_the_newest_task_first() {
+    let mut f = fixture();
+    let q = f
+        .engine
+        .create_queue(
+            QueueSpec {
+                friendly_name: Some("Newest".into()),
+                target_workers: Some("1==1".into()),
+                task_order: Some(QueueOrder::Lifo),
+                ..Default::default()
+            },
+            T0,
+        )
+        .expect("queue");
+    let wf = f.workflow(anyone(&q), 120);
+    let _old = f.task(&wf, json!({}), T0 + 1);
+    let new = f.task(&wf, json!({}), T0 + 2);
+    let w = f.worker("w", json!({}), T0 + 3);
+    assert_eq!(f.pending_of(&w)[0].task_sid, new);
+}
+
+#[test]
+fn single_tasking_workspaces_use_the_queue_activities() {
+    let mut f = fixture();
+    f.engine
+        .update_workspace(
+            WorkspaceSpec {
+                multi_task_enabled: Some(false),
+                ..Default::default()
+            },
+            T0,
+        )
+        .expect("single tasking");
+    let busy = f
+        .engine
+        .create_activity("Busy".into(), false, T0)
+        .expect("activity");
+    let reserved = f
+        .engine
+        .create_activity("Reserved".into(), false, T0)
+        .expect("activity");
+    let q = f
+        .engine
+        .create_queue(
+            QueueSpec {
+                friendly_name: Some("Q".into()),
+                target_workers: Some("1==1".into()),
+                reservation_activity_sid: Some(reserved.clone()),
+                assignment_activity_sid: Some(busy.clone()),
+                ..Default::default()
+            },
+            T0,
+        )
+        .expect("queue");
+    let wf = f.workflow(anyone(&q), 120);
+    let w = f.worker("w", json!({}), T0);
+    f.engine
+        .update_worker_channel(&w, "chat", Some(3), None, T0)
+        .expect("capacity");
+    f.task(&wf, json!({}), T0 + 1);
+    let second = f.task(&wf, json!({}), T0 + 2);
+    assert_eq!(f.engine.workers[&w].activity_sid, reserved);
+    let offers = f.pending_of(&w);
+    assert_eq!(offers.len(), 1, "one task at a time despite capacity 3");
+    f.engine
+        .answer_reservation(&offers[0].sid, ReservationStatus::Accepted, None, T0 + 3)
+        .expect("accept");
+    assert_eq!(f.engine.workers[&w].activity_sid, busy);
+    assert_eq!(f.status(&second), TaskStatus::Pending);
 }
