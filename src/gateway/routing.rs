@@ -30,7 +30,8 @@ pub struct Seat {
 }
 
 /// Resolves the token's `task_router` grant: the workspace must be the account's, the worker
-/// (if named) must exist in it. No grant: no seat.
+/// (if named) must exist in it. No grant, or one naming what does not exist here: no seat
+/// (the session still chats; routing commands are refused with 20403).
 pub async fn seat(app: &AppState, principal: &Principal) -> Result<Option<Seat>, ApiError> {
     let Some(grant) = &principal.grants.task_router else {
         return Ok(None);
@@ -59,8 +60,15 @@ pub async fn seat(app: &AppState, principal: &Principal) -> Result<Option<Seat>,
                 worker,
             })
         })
-        .await?;
-    Ok(Some(checked))
+        .await;
+    match checked {
+        Ok(seat) => Ok(Some(seat)),
+        Err(ApiError::NotFound(what)) => {
+            tracing::info!(identity = %principal.identity, %what, "token names no routing seat here");
+            Ok(None)
+        }
+        Err(e) => Err(e),
+    }
 }
 
 impl SessionActor {
@@ -102,7 +110,10 @@ impl SessionActor {
     /// Runs a routing command.
     pub(super) fn routing_command(&mut self, ctx: &mut Context<Self>, id: Value, command: Command) {
         let Some((seat, role)) = self.routing_seat() else {
-            let err = ApiError::Forbidden("the token has no TaskRouter workspace".into());
+            let err = ApiError::Forbidden(
+                "the token's task_router grant names no workspace (and worker) of this account"
+                    .into(),
+            );
             return self.answer(ctx, &id, Err(err));
         };
         let app = self.app.clone();

@@ -122,4 +122,13 @@ fn supervisors_receive_live_statistics_and_agents_do_not() {
     // A token without a TaskRouter workspace has no routing commands.
     let (mut guest, _) = Ws::session(&s, &minter.token("guest", None));
     assert_eq!(guest.err("worker", json!({}))["code"], 20403);
+    // Nor does one naming a worker that does not exist here; it still chats.
+    let unknown = "WK00000000000000000000000000000000";
+    let (mut stray, session) = Ws::session(
+        &s,
+        &minter.worker_token("stray", "agent", &ws.sid, Some(unknown)),
+    );
+    assert_eq!(session["identity"], "stray");
+    assert_eq!(stray.err("worker", json!({}))["code"], 20403);
+    stray.ok("conversations", json!({}));
 }
