@@ -444,13 +444,18 @@ impl Engine {
         let Some(r) = self.reservations.get_mut(sid) else {
             return;
         };
+        let was_working = matches!(
+            r.status,
+            ReservationStatus::Accepted | ReservationStatus::Wrapping
+        );
         r.status = status;
         r.updated = now;
         r.version += 1;
         let worker = r.worker_sid.clone();
         if !status.holds_capacity() {
             self.release(sid);
-            if let Some(w) = self.workers.get_mut(&worker) {
+            // Idle time restarts when work ends, not when an offer goes away.
+            if was_working && let Some(w) = self.workers.get_mut(&worker) {
                 w.idle_since = w.idle_since.max(now);
             }
         }

@@ -657,3 +657,31 @@ fn single_tasking_workspaces_use_the_queue_activities() {
     assert_eq!(f.engine.workers[&w].activity_sid, busy);
     assert_eq!(f.status(&second), TaskStatus::Pending);
 }
+
+#[test]
+fn a_rescinded_offer_does_not_reset_idle_time() {
+    let mut f = fixture();
+    let wide = f.queue("Wide", "1==1", 2);
+    let narrow = f.queue("Narrow", "1==1", 1);
+    let wide_wf = f.workflow(anyone(&wide), 120);
+    let narrow_wf = f.workflow(anyone(&narrow), 120);
+    let idle_long = f.worker("idle-long", json!({}), T0);
+    let idle_short = f.worker("idle-short", json!({}), T0 + 100);
+    for w in [&idle_long, &idle_short] {
+        f.engine
+            .update_worker_channel(w, "chat", Some(2), None, T0 + 100)
+            .expect("capacity");
+    }
+    f.task(&wide_wf, json!({}), T0 + 150);
+    let offer = f.pending_of(&idle_short)[0].sid.clone();
+    f.engine
+        .answer_reservation(&offer, ReservationStatus::Accepted, None, T0 + 200)
+        .expect("accept");
+    assert!(f.pending_of(&idle_long).is_empty(), "rescinded");
+    f.task(&narrow_wf, json!({}), T0 + 300);
+    assert_eq!(
+        f.pending_of(&idle_long).len(),
+        1,
+        "still the longest idle after losing an offer"
+    );
+}
