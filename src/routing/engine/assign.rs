@@ -42,6 +42,53 @@ impl Engine {
             }
         }
         self.worker_queues.insert(worker.clone(), mine);
+        self.refresh_free(worker);
+    }
+
+    /// Re-files a worker in the free-worker index: under each of its queues and each channel
+    /// it could take a task on now (available activity, channel available with free capacity,
+    /// not busy in a single-tasking workspace), keyed by its idle time.
+    pub(super) fn refresh_free(&mut self, worker: &WorkerSid) {
+        if let Some(old) = self.free_at.remove(worker) {
+            for (queue, channel, idle) in old {
+                if let Some(set) = self.free.get_mut(&(queue, channel)) {
+                    set.remove(&(idle, worker.clone()));
+                }
+            }
+        }
+        let Some(w) = self.workers.get(worker) else {
+            return;
+        };
+        let busy = !self.workspace.multi_task_enabled
+            && self.holding.get(worker).is_some_and(|l| !l.is_empty());
+        if !self.is_available(w) || busy {
+            return;
+        }
+        let mut keys = Vec::new();
+        for (channel, wc) in &w.channels {
+            if wc.available && self.load_on(worker, channel) < wc.capacity {
+                for queue in self.queues_of(worker) {
+                    keys.push((queue.clone(), channel.clone(), w.idle_since));
+                }
+            }
+        }
+        for (queue, channel, idle) in &keys {
+            self.free
+                .entry((queue.clone(), channel.clone()))
+                .or_default()
+                .insert((*idle, worker.clone()));
+        }
+        self.free_at.insert(worker.clone(), keys);
+    }
+
+    /// Re-files every worker (after a change of channels, queues or workspace settings).
+    pub(super) fn refresh_all_free(&mut self) {
+        self.free.clear();
+        self.free_at.clear();
+        let workers: Vec<WorkerSid> = self.workers.keys().cloned().collect();
+        for w in &workers {
+            self.refresh_free(w);
+        }
     }
 
     /// Recomputes a queue's members (after its `target_workers` changed, or it was created).
@@ -274,16 +321,32 @@ impl Engine {
             let Some(queue) = &task.queue_sid else {
                 return false;
             };
-            let mut candidates: Vec<&Worker> = self
-                .queue_members(queue)
-                .filter(|w| self.eligible(task, w))
-                .collect();
-            self.rank(task, &mut candidates, room);
-            candidates
-                .into_iter()
-                .take(room)
-                .map(|w| w.sid.clone())
-                .collect()
+            let ordered = self
+                .current_target(task)
+                .is_some_and(|t| !t.order_by.is_empty());
+            if ordered {
+                let mut candidates: Vec<&Worker> = self
+                    .queue_members(queue)
+                    .filter(|w| self.eligible(task, w))
+                    .collect();
+                self.rank(task, &mut candidates, room);
+                candidates
+                    .into_iter()
+                    .take(room)
+                    .map(|w| w.sid.clone())
+                    .collect()
+            } else {
+                // Longest idle first: the free index is already in that order.
+                self.free
+                    .get(&(queue.clone(), task.task_channel_sid.clone()))
+                    .into_iter()
+                    .flatten()
+                    .filter_map(|(_, w)| self.workers.get(w))
+                    .filter(|w| self.eligible(task, w))
+                    .take(room)
+                    .map(|w| w.sid.clone())
+                    .collect()
+            }
         };
         let created = !chosen.is_empty();
         for worker in chosen {
@@ -387,6 +450,7 @@ impl Engine {
             .entry(worker.clone())
             .or_default()
             .push(sid.clone());
+        self.refresh_free(worker);
         self.touch(DocKey::Reservation(sid.clone()));
         self.count("reservations_created");
         if let Some(t) = self.tasks.get_mut(task_sid)
@@ -458,6 +522,7 @@ impl Engine {
             if was_working && let Some(w) = self.workers.get_mut(&worker) {
                 w.idle_since = w.idle_since.max(now);
             }
+            self.refresh_free(&worker);
         }
         self.touch(DocKey::Reservation(sid.clone()));
         let event = match status {

@@ -7,7 +7,11 @@
 //!   worker;
 //! * waiting tasks per queue (and per directly targeted worker), ordered by priority, then age
 //!   (FIFO or LIFO);
-//! * each worker's capacity-holding reservations (pending, accepted, wrapping);
+//! * each worker's capacity-holding reservations (pending, accepted, wrapping) and its load
+//!   per channel;
+//! * per queue and channel, the workers that could take a task now (available, free
+//!   capacity), longest idle first — routing takes the first eligible instead of scanning the
+//!   queue's members;
 //! * deadlines (reservation timeouts, step timeouts, TTLs), checked lazily when they fire.
 //!
 //! Invariants: a worker never holds more capacity-holding reservations on a channel than the
@@ -115,6 +119,8 @@ pub struct Engine {
     task_reservations: HashMap<TaskSid, Vec<ReservationSid>>,
     holding: HashMap<WorkerSid, Vec<ReservationSid>>,
     loads: HashMap<WorkerSid, HashMap<TaskChannelSid, u32>>,
+    free: HashMap<(TaskQueueSid, TaskChannelSid), BTreeSet<(Millis, WorkerSid)>>,
+    free_at: HashMap<WorkerSid, Vec<(TaskQueueSid, TaskChannelSid, Millis)>>,
     by_task: HashMap<TaskSid, Vec<ReservationSid>>,
     by_worker: HashMap<WorkerSid, Vec<ReservationSid>>,
     deadlines: BTreeSet<(Millis, Deadline)>,
@@ -176,6 +182,8 @@ impl Engine {
             task_reservations: HashMap::new(),
             holding: HashMap::new(),
             loads: HashMap::new(),
+            free: HashMap::new(),
+            free_at: HashMap::new(),
             by_task: HashMap::new(),
             by_worker: HashMap::new(),
             deadlines: BTreeSet::new(),
@@ -266,6 +274,7 @@ impl Engine {
                     .insert((r.timeout_at, Deadline::Reservation(r.sid.clone())));
             }
         }
+        self.refresh_all_free();
     }
 
     /// Takes what changed since the last call.

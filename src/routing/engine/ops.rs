@@ -191,6 +191,7 @@ impl Engine {
         ws.updated = now;
         let (sid, name) = (ws.sid.to_string(), ws.friendly_name.clone());
         self.touch(DocKey::Workspace);
+        self.refresh_all_free();
         self.resource_event("workspace.updated", EventKind::Workspace, sid, name, now);
         Ok(())
     }
@@ -333,6 +334,7 @@ impl Engine {
             }
         }
         self.touch(DocKey::TaskChannel(sid.clone()));
+        self.refresh_all_free();
         self.resource_event(
             "task-channel.created",
             EventKind::TaskChannel,
@@ -395,6 +397,7 @@ impl Engine {
             }
         }
         self.removed.push(DocKey::TaskChannel(sid.clone()));
+        self.refresh_all_free();
         self.resource_event(
             "task-channel.deleted",
             EventKind::TaskChannel,
@@ -535,6 +538,7 @@ impl Engine {
             set.remove(sid);
         }
         self.worker_queues.remove(sid);
+        self.refresh_free(sid);
         self.removed.push(DocKey::Worker(sid.clone()));
         Ok(())
     }
@@ -575,6 +579,7 @@ impl Engine {
         w.updated = now;
         w.version += 1;
         self.touch(DocKey::Worker(worker.clone()));
+        self.refresh_free(worker);
         if changed {
             self.worker_event("worker.capacity.update", worker, None, now);
         }
@@ -740,6 +745,7 @@ impl Engine {
         for list in self.worker_queues.values_mut() {
             list.retain(|q| q != sid);
         }
+        self.refresh_all_free();
         self.removed.push(DocKey::Queue(sid.clone()));
         self.resource_event(
             "task-queue.deleted",
