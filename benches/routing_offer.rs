@@ -8,7 +8,8 @@
 //! (a token whose `task_router` grant names its workspace and worker). Then tasks are created
 //! open-loop at `--rate` per second for `--duration` (each stamped with its send time in its
 //! attributes); each offer (`reservation_created`) is timed against that stamp. With
-//! `--accept`, workers accept and complete every offer over the socket (the full cycle).
+//! `--accept`, workers accept every offer over the socket and complete it once the accept is
+//! answered (the full cycle).
 //!
 //! Reports: tasks created per second, offers received, offer latency percentiles (task POST
 //! sent → offer frame read), REST create latency, errors. Bounded: stops after the duration
@@ -317,6 +318,8 @@ async fn run(args: Args, server: process::ServerProcess) -> anyhow::Result<()> {
         tokio::spawn(async move {
             let (mut tx, mut rx) = socket.split();
             let mut id = 1u64;
+            // Accepts in flight: command id → reservation, completed once the accept is answered.
+            let mut accepting: std::collections::HashMap<u64, Value> = Default::default();
             while let Some(Ok(frame)) = rx.next().await {
                 let Message::Text(text) = frame else { continue };
                 let Ok(v) = serde_json::from_str::<Value>(&text) else {
@@ -324,6 +327,17 @@ async fn run(args: Args, server: process::ServerProcess) -> anyhow::Result<()> {
                 };
                 if v["type"] == "error" {
                     errors.fetch_add(1, Ordering::Relaxed);
+                    continue;
+                }
+                if v["type"] == "reply" {
+                    if let Some(reservation) = v["id"].as_u64().and_then(|i| accepting.remove(&i)) {
+                        id += 1;
+                        let frame =
+                            json!({"type": "complete", "id": id, "reservation_sid": reservation});
+                        if tx.send(Message::text(frame.to_string())).await.is_err() {
+                            return;
+                        }
+                    }
                     continue;
                 }
                 if v["event"] != "reservation_created" {
@@ -339,12 +353,11 @@ async fn run(args: Args, server: process::ServerProcess) -> anyhow::Result<()> {
                     received.fetch_add(1, Ordering::Relaxed);
                 }
                 if accept {
-                    for kind in ["accept", "complete"] {
-                        id += 1;
-                        let frame = json!({"type": kind, "id": id, "reservation_sid": r["sid"]});
-                        if tx.send(Message::text(frame.to_string())).await.is_err() {
-                            return;
-                        }
+                    id += 1;
+                    accepting.insert(id, r["sid"].clone());
+                    let frame = json!({"type": "accept", "id": id, "reservation_sid": r["sid"]});
+                    if tx.send(Message::text(frame.to_string())).await.is_err() {
+                        return;
                     }
                 }
             }

@@ -244,8 +244,9 @@ async fn snapshot(
 /// A worker's answer: which reservation, the new status, the activity to move to.
 type Answer = (ReservationSid, ReservationStatus, Option<ActivitySid>);
 
-/// Answers one of the worker's own reservations (through the same path as REST, so an accept
-/// also adds the agent to the task's conversation), then returns the reservation.
+/// Answers one of the worker's own reservations in one trip to the router, then (for an
+/// accept) runs the Interactions hook as REST does, so the agent joins the task's
+/// conversation before the answer.
 async fn respond(
     app: &AppState,
     account: &crate::ids::AccountSid,
@@ -254,26 +255,21 @@ async fn respond(
     (reservation, status, activity): Answer,
 ) -> Result<Value, ApiError> {
     let (w, r) = (worker.clone(), reservation.clone());
-    app.routers
-        .exec(account, workspace, move |e, _| {
+    let (workspace_sid, answered) = app
+        .routers
+        .exec(account, workspace, move |e, now| {
             match e.reservations.get(&r) {
-                Some(found) if found.worker_sid == w => Ok(()),
-                _ => Err(RoutingError::NotFound(format!("/Reservations/{r}"))),
+                Some(found) if found.worker_sid == w => {}
+                _ => return Err(RoutingError::NotFound(format!("/Reservations/{r}"))),
             }
+            e.answer_reservation(&r, status, activity, now)?;
+            let answered = json!({ "reservation": wire::reservation(e, &r, now) });
+            Ok((e.workspace.sid.clone(), answered))
         })
         .await?;
-    crate::api::taskrouter::answer(
-        app,
-        account,
-        workspace,
-        reservation.clone(),
-        status,
-        activity,
-    )
-    .await?;
-    app.routers
-        .exec(account, workspace, move |e, now| {
-            Ok(json!({ "reservation": wire::reservation(e, &reservation, now) }))
-        })
-        .await
+    if status == ReservationStatus::Accepted {
+        crate::interactions::reservation_accepted(app, account, &workspace_sid, &reservation)
+            .await?;
+    }
+    Ok(answered)
 }

@@ -11,8 +11,6 @@ mod tasks;
 mod workers;
 mod workspaces;
 
-pub use tasks::answer;
-
 use std::future::Future;
 use std::pin::Pin;
 

@@ -353,9 +353,9 @@ async fn fetch_reservation(
     Ok(HttpResponse::Ok().json(body))
 }
 
-/// The answer to a reservation, shared by REST and the WebSocket: the router applies it,
-/// then (for an accept) the Interactions hook adds the agent to the conversation.
-pub async fn answer(
+/// The answer to a reservation: the router applies it, then (for an accept) the Interactions
+/// hook adds the agent to the conversation. (The WebSocket does the same in one router trip.)
+async fn answer(
     state: &crate::api::AppState,
     account: &crate::ids::AccountSid,
     workspace: &str,
