@@ -23,7 +23,6 @@ use crate::accounts::Accounts;
 use crate::cluster::{EventBus, routing_topic};
 use crate::error::ApiError;
 use crate::ids::{AccountSid, ReservationSid, WorkerSid};
-use crate::protocol;
 use crate::store::{Commit, Store, StoreError};
 use crate::webhooks::Poster;
 
@@ -146,32 +145,15 @@ impl RouterActor {
                 ) else {
                     return;
                 };
-                let name = if event.event_type == "reservation.created" {
-                    "reservation_created"
-                } else {
-                    "reservation_updated"
-                };
-                let data = serde_json::json!({
-                    "event_type": event.event_type,
-                    "reservation": wire::reservation(engine, &sid, now),
-                });
-                out.push((
-                    routing_topic::worker(&worker),
-                    protocol::session_event(name, data),
-                ));
+                let frame = wire::reservation_frame(engine, event.event_type, &sid, now);
+                out.push((routing_topic::worker(&worker), frame));
             }
             EventKind::Worker if event.event_type != "worker.deleted" => {
                 let Ok(worker) = event.resource_sid.parse::<WorkerSid>() else {
                     return;
                 };
-                let data = serde_json::json!({
-                    "event_type": event.event_type,
-                    "worker": wire::worker(engine, &worker),
-                });
-                out.push((
-                    routing_topic::worker(&worker),
-                    protocol::session_event("worker_updated", data),
-                ));
+                let frame = wire::worker_frame(engine, event.event_type, &worker);
+                out.push((routing_topic::worker(&worker), frame));
             }
             _ => {}
         }
@@ -306,8 +288,7 @@ impl Actor for RouterActor {
             // Statistics are computed only when something changed and a supervisor listens.
             if act.stats_dirty && act.deps.bus.has_frame_subscribers(&topic) {
                 act.stats_dirty = false;
-                let frame =
-                    protocol::session_event("statistics", wire::statistics(&act.engine, now_ms()));
+                let frame = wire::statistics_frame(&act.engine, now_ms());
                 act.deps.bus.publish_frame(&topic, frame);
             }
         });

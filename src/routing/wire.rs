@@ -3,10 +3,13 @@
 
 use serde_json::{Value, json};
 
+use bytestring::ByteString;
+
 use super::engine::{Engine, capacity_percentage};
 use super::model::*;
 use crate::api::params::format_datetime;
 use crate::ids::{ReservationSid, WorkerSid};
+use crate::protocol::session_event;
 
 fn iso(ms: Millis) -> String {
     format_datetime(ms.div_euclid(1000))
@@ -18,20 +21,24 @@ pub fn worker(engine: &Engine, sid: &WorkerSid) -> Value {
         return Value::Null;
     };
     let activity = engine.activities.get(&w.activity_sid);
-    let channels: Vec<Value> = w
+    let mut named: Vec<(&str, &crate::ids::TaskChannelSid, &WorkerChannel)> = w
         .channels
         .iter()
-        .filter_map(|(tc, wc)| {
-            let channel = engine.channels.get(tc)?;
+        .filter_map(|(tc, wc)| Some((engine.channels.get(tc)?.unique_name.as_str(), tc, wc)))
+        .collect();
+    named.sort_by(|a, b| a.0.cmp(b.0));
+    let channels: Vec<Value> = named
+        .into_iter()
+        .map(|(unique_name, tc, wc)| {
             let assigned = engine.load_on(sid, tc);
-            Some(json!({
+            json!({
                 "task_channel_sid": tc,
-                "task_channel_unique_name": channel.unique_name,
+                "task_channel_unique_name": unique_name,
                 "configured_capacity": wc.capacity,
                 "assigned_tasks": assigned,
                 "available": wc.available,
                 "available_capacity_percentage": capacity_percentage(wc, assigned),
-            }))
+            })
         })
         .collect();
     json!({
@@ -119,3 +126,35 @@ fn workers_by_name(engine: &Engine) -> Vec<Value> {
         .map(|w| worker(engine, &w.sid))
         .collect()
 }
+
+/// The `reservation_created` (an offer) or `reservation_updated` frame of a reservation event.
+pub fn reservation_frame(
+    engine: &Engine,
+    event_type: &str,
+    sid: &ReservationSid,
+    now: Millis,
+) -> ByteString {
+    let name = if event_type == "reservation.created" {
+        "reservation_created"
+    } else {
+        "reservation_updated"
+    };
+    let data = json!({ "event_type": event_type, "reservation": reservation(engine, sid, now) });
+    session_event(name, data)
+}
+
+/// The `worker_updated` frame of a worker event.
+pub fn worker_frame(engine: &Engine, event_type: &str, sid: &WorkerSid) -> ByteString {
+    session_event(
+        "worker_updated",
+        json!({ "event_type": event_type, "worker": worker(engine, sid) }),
+    )
+}
+
+/// The supervisors' `statistics` frame.
+pub fn statistics_frame(engine: &Engine, now: Millis) -> ByteString {
+    session_event("statistics", statistics(engine, now))
+}
+
+#[cfg(test)]
+mod golden;

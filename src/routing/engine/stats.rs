@@ -59,8 +59,10 @@ pub struct QueueStats {
 impl Engine {
     fn activity_statistics<'a>(&self, workers: impl Iterator<Item = &'a Worker>) -> Vec<Value> {
         let counts = tally(workers.map(|w| w.activity_sid.clone()));
-        self.activities
-            .values()
+        let mut activities: Vec<&Activity> = self.activities.values().collect();
+        activities.sort_by(|a, b| a.friendly_name.cmp(&b.friendly_name));
+        activities
+            .into_iter()
             .map(|a| {
                 json!({
                     "sid": a.sid,
