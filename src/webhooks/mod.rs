@@ -20,8 +20,11 @@ impl Default for Poster {
 }
 
 impl Poster {
-    /// A poster with a 15 s timeout (TaskRouter's limit).
+    /// A poster with a 15 s timeout (TaskRouter's limit). HTTPS uses rustls with the *ring*
+    /// provider and the system's certificate store.
     pub fn new() -> Self {
+        // Installing the process-wide provider fails only when one is installed already.
+        let _ = rustls::crypto::ring::default_provider().install_default();
         let client = reqwest::Client::builder()
             .timeout(Duration::from_secs(15))
             .build()
@@ -56,9 +59,21 @@ impl Poster {
             match sent {
                 Ok(resp) if !resp.status().is_server_error() => return Ok(resp.status().as_u16()),
                 Ok(resp) => last = format!("status {}", resp.status()),
-                Err(e) => last = e.to_string(),
+                Err(e) => last = chain(&e),
             }
         }
         Err(last)
     }
+}
+
+/// An error with its causes (`reqwest` hides the TLS or connection reason in them).
+fn chain(err: &dyn std::error::Error) -> String {
+    let mut text = err.to_string();
+    let mut source = err.source();
+    while let Some(cause) = source {
+        text.push_str(": ");
+        text.push_str(&cause.to_string());
+        source = cause.source();
+    }
+    text
 }
