@@ -180,6 +180,7 @@ async fn wait_healthy(client: &reqwest::Client, base: &str) -> anyhow::Result<()
 }
 
 fn http_client(pool: usize) -> anyhow::Result<reqwest::Client> {
+    switchboard::webhooks::install_tls_provider();
     Ok(reqwest::Client::builder()
         .pool_max_idle_per_host(pool)
         .pool_idle_timeout(Duration::from_secs(300))

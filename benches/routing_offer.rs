@@ -189,9 +189,12 @@ fn main() -> anyhow::Result<()> {
 async fn run(args: Args, server: process::ServerProcess) -> anyhow::Result<()> {
     let base = format!("http://{}", server.addr);
     let rest = Arc::new(Rest {
-        http: reqwest::Client::builder()
-            .pool_max_idle_per_host(256)
-            .build()?,
+        http: {
+            switchboard::webhooks::install_tls_provider();
+            reqwest::Client::builder()
+                .pool_max_idle_per_host(256)
+                .build()?
+        },
         base: base.clone(),
     });
     let deadline = Instant::now() + Duration::from_secs(30);

@@ -118,6 +118,7 @@ async fn run(args: &Args) -> anyhow::Result<()> {
             (Some(server), base, Some(pid))
         }
     };
+    switchboard::webhooks::install_tls_provider();
     let http = reqwest::Client::builder()
         .pool_max_idle_per_host(args.setup_concurrency)
         .timeout(Duration::from_secs(30))

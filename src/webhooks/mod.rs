@@ -23,8 +23,7 @@ impl Poster {
     /// A poster with a 15 s timeout (TaskRouter's limit). HTTPS uses rustls with the *ring*
     /// provider and the system's certificate store.
     pub fn new() -> Self {
-        // Installing the process-wide provider fails only when one is installed already.
-        let _ = rustls::crypto::ring::default_provider().install_default();
+        install_tls_provider();
         let client = reqwest::Client::builder()
             .timeout(Duration::from_secs(15))
             .build()
@@ -76,4 +75,11 @@ fn chain(err: &dyn std::error::Error) -> String {
         source = cause.source();
     }
     text
+}
+
+/// Installs the process-wide TLS provider (*ring*) that every `reqwest` client of this build
+/// needs before it is created (tests and benches call it too). Idempotent.
+pub fn install_tls_provider() {
+    // Fails only when a provider is installed already.
+    let _ = rustls::crypto::ring::default_provider().install_default();
 }

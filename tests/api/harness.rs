@@ -113,10 +113,13 @@ impl TestServer {
             _tmp: Some(tmp),
             env: all,
             auth: (ACCOUNT.into(), TOKEN.into()),
-            http: reqwest::blocking::Client::builder()
-                .timeout(Duration::from_secs(30))
-                .build()
-                .expect("client"),
+            http: {
+                switchboard::webhooks::install_tls_provider();
+                reqwest::blocking::Client::builder()
+                    .timeout(Duration::from_secs(30))
+                    .build()
+                    .expect("client")
+            },
         };
         server.start();
         server

@@ -79,6 +79,7 @@ fn first_start_generates_prints_and_saves_credentials() {
         .mode();
     assert_eq!(mode & 0o777, 0o600);
 
+    switchboard::webhooks::install_tls_provider();
     let http = reqwest::blocking::Client::new();
     let config: serde_json::Value = http
         .get(format!("{origin}/conversations/v1/Configuration"))
