@@ -106,6 +106,8 @@ sid_type!(/// An uploaded media item (`ME…`).
     MediaSid, "ME");
 sid_type!(/// An API key (`SK…`): signs access tokens and authenticates REST calls.
     KeySid, "SK");
+sid_type!(/// A Conversations address configuration (`IG…`).
+    AddressSid, "IG");
 sid_type!(/// A TaskRouter workspace (`WS…`).
     WorkspaceSid, "WS");
 sid_type!(/// A TaskRouter activity (`WA…`).

@@ -18,6 +18,7 @@
 //! only by its actor and checked again by the store, so they are gap-free and unique.
 
 pub mod accounts;
+pub mod addresses;
 pub mod api;
 pub mod cluster;
 pub mod commands;

@@ -115,6 +115,13 @@ impl Application {
                 )
                 .await
                 .map_err(|e| anyhow::anyhow!("creating the default workspace: {e}"))?;
+            let service = accounts.default_service(&account).await?;
+            let chat = webchat_address(account, service);
+            let unit = vec![
+                chat.put()
+                    .map_err(|e| anyhow::anyhow!("webchat address: {e}"))?,
+            ];
+            store.submit(unit).await?;
         }
 
         let (draining, drain_signal) = tokio::sync::watch::channel(false);
@@ -186,6 +193,30 @@ impl Application {
             handle.stop(true).await;
         });
         self.server.await
+    }
+}
+
+/// The chat address a new account starts with, for the webchat widget (`/v2/WebChats`).
+fn webchat_address(
+    account: AccountSid,
+    service: Option<crate::ids::ServiceSid>,
+) -> crate::addresses::AddressRecord {
+    let at = now();
+    crate::addresses::AddressRecord {
+        sid: crate::ids::AddressSid::generate(),
+        account_sid: account,
+        kind: "chat".into(),
+        address: "webchat".into(),
+        friendly_name: Some("Web chat".into()),
+        auto_creation: crate::addresses::AutoCreation {
+            enabled: true,
+            kind: Some("default".into()),
+            conversation_service_sid: service,
+            ..Default::default()
+        },
+        address_country: None,
+        date_created: at,
+        date_updated: at,
     }
 }
 

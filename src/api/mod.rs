@@ -4,6 +4,7 @@
 //! routes; one file per resource holds its handlers.
 
 pub mod accounts;
+pub mod addresses;
 pub mod configuration;
 pub mod context;
 pub mod conversations;
@@ -194,6 +195,17 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
                     resource("/Configuration")
                         .route(web::get().to(configuration::fetch))
                         .route(web::post().to(configuration::update)),
+                )
+                .service(
+                    resource("/Configuration/Addresses")
+                        .route(web::get().to(addresses::list))
+                        .route(web::post().to(addresses::create)),
+                )
+                .service(
+                    resource("/Configuration/Addresses/{address}")
+                        .route(web::get().to(addresses::fetch))
+                        .route(web::post().to(addresses::update))
+                        .route(web::delete().to(addresses::delete)),
                 )
                 .configure(conversation_routes)
                 .default_service(web::to(not_found)),

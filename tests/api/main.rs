@@ -3,6 +3,7 @@
 mod harness;
 mod ws;
 
+mod addresses;
 mod concurrency;
 mod conversations;
 mod durability;
