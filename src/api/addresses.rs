@@ -131,11 +131,7 @@ async fn auto_creation(
 
 /// Serialises creates of one address so two cannot both pass the uniqueness check.
 fn lock(state: &AppState, key: String) -> Arc<tokio::sync::Mutex<()>> {
-    state
-        .idempotency_locks
-        .entry(key)
-        .or_insert_with(Default::default)
-        .clone()
+    state.idempotency_locks.entry(key).or_default().clone()
 }
 
 /// `POST /v1/Configuration/Addresses`
