@@ -24,6 +24,7 @@ pub mod services;
 pub mod taskrouter;
 pub mod user_conversations;
 pub mod users;
+pub mod webhook_config;
 
 use std::sync::Arc;
 
@@ -181,6 +182,11 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
                         .route(web::get().to(configuration::fetch_service))
                         .route(web::post().to(configuration::update_service)),
                 )
+                .service(
+                    resource("/Configuration/Webhooks")
+                        .route(web::get().to(webhook_config::fetch_service))
+                        .route(web::post().to(webhook_config::update_service)),
+                )
                 .configure(conversation_routes)
                 .default_service(web::to(not_found)),
         )
@@ -195,6 +201,11 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
                     resource("/Configuration")
                         .route(web::get().to(configuration::fetch))
                         .route(web::post().to(configuration::update)),
+                )
+                .service(
+                    resource("/Configuration/Webhooks")
+                        .route(web::get().to(webhook_config::fetch))
+                        .route(web::post().to(webhook_config::update)),
                 )
                 .service(
                     resource("/Configuration/Addresses")

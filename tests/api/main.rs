@@ -20,3 +20,4 @@ mod startup;
 mod taskrouter;
 mod taskrouter_ws;
 mod timers;
+mod webhook_config;

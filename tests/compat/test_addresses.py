@@ -1,4 +1,4 @@
-"""Address Configurations (`/v1/Configuration/Addresses`) through the official client."""
+"""Address Configurations and webhook configuration (global and per service) through the official client."""
 
 import uuid
 
@@ -47,3 +47,27 @@ def test_address_configuration_crud(conversations):
 def test_bad_address_configuration_is_a_twilio_error(conversations):
     with expect_error(400, 20001):
         conversations.address_configurations.create(type="fax", address="+15550000000")
+
+
+def test_webhook_configuration_global_and_service(conversations, uid):
+    hooks = conversations.configuration.webhooks().update(
+        method="POST",
+        filters=["onMessageAdded", "onConversationStateUpdated"],
+        post_webhook_url="https://example.com/post",
+        target="webhook",
+    )
+    assert hooks.filters == ["onMessageAdded", "onConversationStateUpdated"]
+    assert hooks.post_webhook_url == "https://example.com/post"
+    assert conversations.configuration.webhooks().fetch().method == "POST"
+
+    svc = conversations.services.create(friendly_name=f"hooks-{uid}")
+    try:
+        svc_hooks = conversations.services(svc.sid).configuration.webhooks().update(
+            pre_webhook_url="https://example.com/pre", filters=["onMessageAdd"]
+        )
+        assert svc_hooks.chat_service_sid == svc.sid
+        assert svc_hooks.pre_webhook_url == "https://example.com/pre"
+        fetched = conversations.services(svc.sid).configuration.webhooks().fetch()
+        assert fetched.filters == ["onMessageAdd"]
+    finally:
+        conversations.services(svc.sid).delete()

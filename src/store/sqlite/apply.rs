@@ -88,6 +88,12 @@ fn apply(conn: &Connection, mutation: &Mutation) -> Result<(), StoreError> {
                 )?;
             }
             exec(conn, "DELETE FROM services WHERE sid = ?1", [sid])?;
+            // The service's webhook configuration (api::webhook_config).
+            exec(
+                conn,
+                "DELETE FROM docs WHERE sid = 'webhooks:' || ?1",
+                [sid],
+            )?;
         }
         Mutation::PutServiceConfig(c) => {
             exec(

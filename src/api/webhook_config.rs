@@ -1,0 +1,229 @@
+//! `/v1/Configuration/Webhooks` (account-wide) and `/v1/Services/{IS}/Configuration/Webhooks`
+//! (per service): where pre- and post-event webhooks go, for which events, with which method.
+//! Stored as one JSON document each (`docs`, kind `webhook_config`). The dispatcher that fires
+//! them comes with the webhooks work of issue 6.
+
+use actix_web::{HttpRequest, HttpResponse, web};
+use serde::{Deserialize, Serialize};
+use serde_json::{Value, json};
+
+use crate::api::AppState;
+use crate::api::context::{Caller, Ctx, origin};
+use crate::api::params::Params;
+use crate::error::ApiError;
+use crate::store::Mutation;
+use crate::store::records::DocRecord;
+
+/// Document kind.
+pub const KIND: &str = "webhook_config";
+
+/// Every event name a `Filters` entry may hold (pre-action and post-action).
+pub const EVENTS: &[&str] = &[
+    "onMessageAdd",
+    "onMessageUpdate",
+    "onMessageRemove",
+    "onConversationAdd",
+    "onConversationUpdate",
+    "onConversationRemove",
+    "onParticipantAdd",
+    "onParticipantUpdate",
+    "onParticipantRemove",
+    "onUserUpdate",
+    "onMessageAdded",
+    "onMessageUpdated",
+    "onMessageRemoved",
+    "onConversationAdded",
+    "onConversationUpdated",
+    "onConversationRemoved",
+    "onConversationStateUpdated",
+    "onParticipantAdded",
+    "onParticipantUpdated",
+    "onParticipantRemoved",
+    "onDeliveryUpdated",
+    "onUserAdded",
+    "onUserUpdated",
+];
+
+/// A webhook configuration (account or service).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct WebhookConfig {
+    /// `GET` or `POST`.
+    pub method: String,
+    /// Events that fire.
+    pub filters: Vec<String>,
+    /// Pre-action URL.
+    pub pre_webhook_url: Option<String>,
+    /// Post-action URL.
+    pub post_webhook_url: Option<String>,
+    /// `webhook` or `flex` (account level only).
+    pub target: String,
+}
+
+impl Default for WebhookConfig {
+    fn default() -> Self {
+        WebhookConfig {
+            method: "POST".into(),
+            filters: Vec::new(),
+            pre_webhook_url: None,
+            post_webhook_url: None,
+            target: "webhook".into(),
+        }
+    }
+}
+
+fn doc_sid(owner: &str) -> String {
+    format!("webhooks:{owner}")
+}
+
+async fn load(state: &AppState, owner: &str) -> Result<WebhookConfig, ApiError> {
+    match state.store.doc(&doc_sid(owner)).await? {
+        Some(doc) => serde_json::from_str(&doc.data).map_err(|_| ApiError::Internal),
+        None => Ok(WebhookConfig::default()),
+    }
+}
+
+async fn save(
+    state: &AppState,
+    account: &str,
+    owner: &str,
+    config: &WebhookConfig,
+) -> Result<(), ApiError> {
+    let doc = DocRecord {
+        sid: doc_sid(owner),
+        kind: KIND.into(),
+        scope: account.to_owned(),
+        alt: None,
+        data: serde_json::to_string(config).map_err(|_| ApiError::Internal)?,
+    };
+    state.store.submit(vec![Mutation::PutDoc(doc)]).await?;
+    Ok(())
+}
+
+fn url_param(p: &Params, name: &str) -> Result<Option<Option<String>>, ApiError> {
+    match p.text(name, 2048)? {
+        None => Ok(None),
+        Some(u) if u.is_empty() => Ok(Some(None)),
+        Some(u) if u.starts_with("http://") || u.starts_with("https://") => Ok(Some(Some(u))),
+        Some(_) => Err(ApiError::invalid(name, "must be an http(s) URL")),
+    }
+}
+
+/// Applies `Method`, `Filters`, `PreWebhookUrl`, `PostWebhookUrl` (and `Target` when allowed).
+fn apply(p: &Params, config: &mut WebhookConfig, with_target: bool) -> Result<(), ApiError> {
+    if let Some(method) = p.text("Method", 8)? {
+        let upper = method.to_ascii_uppercase();
+        if upper != "GET" && upper != "POST" {
+            return Err(ApiError::invalid("Method", "must be GET or POST"));
+        }
+        config.method = upper;
+    }
+    if p.has("Filters") {
+        let filters: Vec<String> = p
+            .all("Filters")
+            .into_iter()
+            .flat_map(|f| {
+                f.split(',')
+                    .map(|x| x.trim().to_owned())
+                    .collect::<Vec<_>>()
+            })
+            .filter(|f| !f.is_empty())
+            .collect();
+        if let Some(bad) = filters.iter().find(|f| !EVENTS.contains(&f.as_str())) {
+            return Err(ApiError::invalid(
+                "Filters",
+                format!("`{bad}` is not a webhook event"),
+            ));
+        }
+        config.filters = filters;
+    }
+    if let Some(url) = url_param(p, "PreWebhookUrl")? {
+        config.pre_webhook_url = url;
+    }
+    if let Some(url) = url_param(p, "PostWebhookUrl")? {
+        config.post_webhook_url = url;
+    }
+    if with_target && let Some(target) = p.text("Target", 16)? {
+        if target != "webhook" && target != "flex" {
+            return Err(ApiError::invalid("Target", "must be webhook or flex"));
+        }
+        config.target = target;
+    }
+    Ok(())
+}
+
+fn render(config: &WebhookConfig, fields: Value) -> Value {
+    let mut v = json!({
+        "method": config.method,
+        "filters": config.filters,
+        "pre_webhook_url": config.pre_webhook_url,
+        "post_webhook_url": config.post_webhook_url,
+    });
+    if let (Some(map), Value::Object(extra)) = (v.as_object_mut(), fields) {
+        map.extend(extra);
+    }
+    v
+}
+
+fn account_view(v1: &str, account: &str, config: &WebhookConfig) -> Value {
+    render(
+        config,
+        json!({
+            "account_sid": account,
+            "target": config.target,
+            "url": format!("{v1}/Configuration/Webhooks"),
+        }),
+    )
+}
+
+/// `GET /v1/Configuration/Webhooks`
+pub async fn fetch(
+    caller: Caller,
+    state: web::Data<AppState>,
+    req: HttpRequest,
+) -> Result<HttpResponse, ApiError> {
+    let account = caller.account.to_string();
+    let config = load(&state, &account).await?;
+    let v1 = format!("{}/conversations/v1", origin(&req, &state));
+    Ok(HttpResponse::Ok().json(account_view(&v1, &account, &config)))
+}
+
+/// `POST /v1/Configuration/Webhooks`
+pub async fn update(
+    caller: Caller,
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    p: Params,
+) -> Result<HttpResponse, ApiError> {
+    let account = caller.account.to_string();
+    let mut config = load(&state, &account).await?;
+    apply(&p, &mut config, true)?;
+    save(&state, &account, &account, &config).await?;
+    let v1 = format!("{}/conversations/v1", origin(&req, &state));
+    Ok(HttpResponse::Ok().json(account_view(&v1, &account, &config)))
+}
+
+fn service_view(ctx: &Ctx, config: &WebhookConfig) -> Value {
+    render(
+        config,
+        json!({
+            "account_sid": ctx.scope.account,
+            "chat_service_sid": ctx.scope.service,
+            "url": format!("{}/Configuration/Webhooks", ctx.base),
+        }),
+    )
+}
+
+/// `GET /v1/Services/{IS}/Configuration/Webhooks`
+pub async fn fetch_service(ctx: Ctx) -> Result<HttpResponse, ApiError> {
+    let config = load(&ctx.state, ctx.scope.service.as_str()).await?;
+    Ok(HttpResponse::Ok().json(service_view(&ctx, &config)))
+}
+
+/// `POST /v1/Services/{IS}/Configuration/Webhooks`
+pub async fn update_service(ctx: Ctx, p: Params) -> Result<HttpResponse, ApiError> {
+    let service = ctx.scope.service.to_string();
+    let mut config = load(&ctx.state, &service).await?;
+    apply(&p, &mut config, false)?;
+    save(&ctx.state, ctx.scope.account.as_str(), &service, &config).await?;
+    Ok(HttpResponse::Ok().json(service_view(&ctx, &config)))
+}
