@@ -244,9 +244,7 @@ async fn snapshot(
 /// A worker's answer: which reservation, the new status, the activity to move to.
 type Answer = (ReservationSid, ReservationStatus, Option<ActivitySid>);
 
-/// Answers one of the worker's own reservations in one trip to the router, then (for an
-/// accept) runs the Interactions hook as REST does, so the agent joins the task's
-/// conversation before the answer.
+/// Answers one of the worker's own reservations (another worker's is "not found").
 async fn respond(
     app: &AppState,
     account: &crate::ids::AccountSid,
@@ -254,22 +252,17 @@ async fn respond(
     worker: &WorkerSid,
     (reservation, status, activity): Answer,
 ) -> Result<Value, ApiError> {
-    let (w, r) = (worker.clone(), reservation.clone());
-    let (workspace_sid, answered) = app
-        .routers
-        .exec(account, workspace, move |e, now| {
-            match e.reservations.get(&r) {
-                Some(found) if found.worker_sid == w => {}
-                _ => return Err(RoutingError::NotFound(format!("/Reservations/{r}"))),
-            }
-            e.answer_reservation(&r, status, activity, now)?;
-            let answered = json!({ "reservation": wire::reservation(e, &r, now) });
-            Ok((e.workspace.sid.clone(), answered))
-        })
-        .await?;
-    if status == ReservationStatus::Accepted {
-        crate::interactions::reservation_accepted(app, account, &workspace_sid, &reservation)
-            .await?;
-    }
-    Ok(answered)
+    let w = worker.clone();
+    let r = reservation.clone();
+    crate::interactions::answer_reservation(
+        app,
+        account,
+        workspace,
+        reservation,
+        status,
+        activity,
+        move |found| found.worker_sid == w,
+        move |e, now| json!({ "reservation": wire::reservation(e, &r, now) }),
+    )
+    .await
 }

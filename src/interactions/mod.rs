@@ -41,6 +41,44 @@ pub async fn reservation_accepted(
     agents::reservation_accepted(state, account, workspace, reservation).await
 }
 
+/// Answers a reservation for REST and the WebSocket alike, in one trip to the workspace's
+/// router: `belongs` checks the reservation is the caller's (its task or worker), the router
+/// applies the answer, `render` builds the reply from the resulting state; then, for an
+/// accept, [`reservation_accepted`] adds the agent to the task's conversation.
+#[allow(clippy::too_many_arguments)]
+pub async fn answer_reservation<R, B, F>(
+    state: &AppState,
+    account: &AccountSid,
+    workspace: &str,
+    reservation: ReservationSid,
+    status: crate::routing::model::ReservationStatus,
+    activity: Option<crate::ids::ActivitySid>,
+    belongs: B,
+    render: F,
+) -> Result<R, ApiError>
+where
+    R: Send + 'static,
+    B: FnOnce(&crate::routing::model::Reservation) -> bool + Send + 'static,
+    F: FnOnce(&crate::routing::engine::Engine, crate::routing::model::Millis) -> R + Send + 'static,
+{
+    use crate::routing::engine::RoutingError;
+    let sid = reservation.clone();
+    let (workspace_sid, answered) = state
+        .routers
+        .exec(account, workspace, move |e, now| {
+            if !e.reservations.get(&sid).is_some_and(belongs) {
+                return Err(RoutingError::NotFound(format!("/Reservations/{sid}")));
+            }
+            e.answer_reservation(&sid, status, activity, now)?;
+            Ok((e.workspace.sid.clone(), render(e, now)))
+        })
+        .await?;
+    if status == crate::routing::model::ReservationStatus::Accepted {
+        reservation_accepted(state, account, &workspace_sid, &reservation).await?;
+    }
+    Ok(answered)
+}
+
 /// Start-up: re-arms the conversation watcher of every live interaction channel (and settles
 /// channels whose conversation closed while the server was down). Call once after the
 /// `AppState` is built.

@@ -145,15 +145,22 @@ impl RouterActor {
                 ) else {
                     return;
                 };
-                let frame = wire::reservation_frame(engine, event.event_type, &sid, now);
-                out.push((routing_topic::worker(&worker), frame));
+                let topic = routing_topic::worker(&worker);
+                // Nobody listening (no socket of that worker): no frame to build.
+                if self.deps.bus.has_frame_subscribers(&topic) {
+                    let frame = wire::reservation_frame(engine, event.event_type, &sid, now);
+                    out.push((topic, frame));
+                }
             }
             EventKind::Worker if event.event_type != "worker.deleted" => {
                 let Ok(worker) = event.resource_sid.parse::<WorkerSid>() else {
                     return;
                 };
-                let frame = wire::worker_frame(engine, event.event_type, &worker);
-                out.push((routing_topic::worker(&worker), frame));
+                let topic = routing_topic::worker(&worker);
+                if self.deps.bus.has_frame_subscribers(&topic) {
+                    let frame = wire::worker_frame(engine, event.event_type, &worker);
+                    out.push((topic, frame));
+                }
             }
             _ => {}
         }

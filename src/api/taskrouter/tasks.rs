@@ -11,7 +11,7 @@ use crate::ids::{ReservationSid, TaskSid, WorkerSid, WorkflowSid};
 use crate::routing::engine::ops::{TaskCreate, TaskUpdate};
 use crate::routing::engine::{Engine, RoutingError};
 use crate::routing::expr::{self, Context};
-use crate::routing::model::{Millis, ReservationStatus, Task, TaskStatus};
+use crate::routing::model::{Millis, Reservation, ReservationStatus, Task, TaskStatus};
 
 fn find<'a>(e: &'a Engine, raw: &str) -> Result<&'a Task, RoutingError> {
     let sid: TaskSid = sid(raw, "Tasks")?;
@@ -324,11 +324,21 @@ fn find_reservation(
     let not_found = || RoutingError::NotFound(format!("/Reservations/{raw}"));
     let sid: ReservationSid = raw.parse().map_err(|_| not_found())?;
     let r = e.reservations.get(&sid).ok_or_else(not_found)?;
-    let belongs = match view {
-        View::Task => r.task_sid.as_str() == parent,
-        View::Worker => r.worker_sid.as_str() == parent,
-    };
-    if belongs { Ok(sid) } else { Err(not_found()) }
+    if view.owns(r, parent) {
+        Ok(sid)
+    } else {
+        Err(not_found())
+    }
+}
+
+impl View {
+    /// Whether `r` is under `parent` (its task or its worker) in this view.
+    fn owns(self, r: &Reservation, parent: &str) -> bool {
+        match self {
+            View::Task => r.task_sid.as_str() == parent,
+            View::Worker => r.worker_sid.as_str() == parent,
+        }
+    }
 }
 
 async fn fetch_reservation(
@@ -353,31 +363,6 @@ async fn fetch_reservation(
     Ok(HttpResponse::Ok().json(body))
 }
 
-/// The answer to a reservation: the router applies it, then (for an accept) the Interactions
-/// hook adds the agent to the conversation. (The WebSocket does the same in one router trip.)
-async fn answer(
-    state: &crate::api::AppState,
-    account: &crate::ids::AccountSid,
-    workspace: &str,
-    reservation: ReservationSid,
-    status: ReservationStatus,
-    activity: Option<crate::ids::ActivitySid>,
-) -> Result<(), ApiError> {
-    let sid = reservation.clone();
-    let workspace_sid = state
-        .routers
-        .exec(account, workspace, move |e, now| {
-            e.answer_reservation(&sid, status, activity, now)?;
-            Ok(e.workspace.sid.clone())
-        })
-        .await?;
-    if status == ReservationStatus::Accepted {
-        crate::interactions::reservation_accepted(state, account, &workspace_sid, &reservation)
-            .await?;
-    }
-    Ok(())
-}
-
 async fn update_reservation(
     ctx: TrCtx,
     req: HttpRequest,
@@ -396,32 +381,37 @@ async fn update_reservation(
         })?),
     };
     let activity = sid_param(&p, "WorkerActivitySid")?;
-    let (p2, r2) = (parent.clone(), raw.clone());
-    let sid = ctx
-        .exec(move |e, _| find_reservation(e, view, &p2, &r2))
-        .await?;
-    if let Some(status) = status {
-        answer(
-            &ctx.state,
-            &ctx.account,
-            &ctx.workspace,
-            sid.clone(),
-            status,
-            activity,
-        )
-        .await?;
-    }
     let base = ctx.base.clone();
-    let body = ctx
-        .exec(move |e, _| {
-            Ok(render::reservation(
-                &base,
-                e,
-                &e.reservations[&sid],
-                matches!(view, View::Worker),
-            ))
-        })
-        .await?;
+    let worker_view = matches!(view, View::Worker);
+    let render = move |e: &Engine, sid: &ReservationSid| {
+        render::reservation(&base, e, &e.reservations[sid], worker_view)
+    };
+    let body = match status {
+        Some(status) => {
+            let sid: ReservationSid = raw
+                .parse()
+                .map_err(|_| ApiError::NotFound(format!("/Reservations/{raw}")))?;
+            let answered = sid.clone();
+            crate::interactions::answer_reservation(
+                &ctx.state,
+                &ctx.account,
+                &ctx.workspace,
+                sid,
+                status,
+                activity,
+                move |r| view.owns(r, &parent),
+                move |e, _| render(e, &answered),
+            )
+            .await?
+        }
+        None => {
+            ctx.exec(move |e, _| {
+                let sid = find_reservation(e, view, &parent, &raw)?;
+                Ok(render(e, &sid))
+            })
+            .await?
+        }
+    };
     Ok(HttpResponse::Ok().json(body))
 }
 
