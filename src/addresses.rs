@@ -3,8 +3,7 @@
 //! inbound contact, and what is attached to it. Stored as JSON documents scoped to the account
 //! (`docs`, kind `address`, alternate key `{account}:{address}`).
 //!
-//! So far: the resource and its validation. Inbound messages that use it arrive with the
-//! channels work (issue 6).
+//! Inbound messages use it in `crate::channels::inbound`.
 
 use serde::{Deserialize, Serialize};
 
@@ -64,6 +63,21 @@ pub struct AutoCreation {
     pub studio_retry_count: Option<u32>,
 }
 
+/// Where an address's new conversations are routed (the built-in equivalent of Studio's
+/// "Send to Flex" widget).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AddressRouting {
+    /// Workspace (default: the account's Flex workspace).
+    pub workspace_sid: Option<String>,
+    /// Workflow (default: the workspace's first).
+    pub workflow_sid: Option<crate::ids::WorkflowSid>,
+    /// Task channel unique name (default: from the address type).
+    pub task_channel: Option<String>,
+    /// Extra task attributes.
+    #[serde(default)]
+    pub attributes: serde_json::Map<String, serde_json::Value>,
+}
+
 /// One address configuration.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct AddressRecord {
@@ -82,6 +96,10 @@ pub struct AddressRecord {
     pub auto_creation: AutoCreation,
     /// ISO country code.
     pub address_country: Option<String>,
+    /// Switchboard's "Send to Flex": route each new conversation to agents (an interaction
+    /// and its task). Implied, with the defaults, by `AutoCreation.Type=studio`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub routing: Option<AddressRouting>,
     /// Created.
     pub date_created: Timestamp,
     /// Updated.

@@ -29,6 +29,10 @@ pub struct Settings {
     pub media: MediaSettings,
     /// TaskRouter.
     pub routing: RoutingSettings,
+    /// Outgoing webhooks (Conversations and TaskRouter callbacks).
+    pub webhooks: WebhookSettings,
+    /// Messaging channels (SMS, WhatsApp, Messenger) through a provider.
+    pub channels: ChannelSettings,
     /// Logging.
     pub log: LogSettings,
 }
@@ -131,11 +135,35 @@ pub struct GatewaySettings {
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct MediaSettings {
-    /// Largest accepted upload.
-    pub max_bytes: u64,
     /// Lifetime of a signed download link.
     #[serde(with = "humantime_serde")]
     pub link_ttl: Duration,
+    /// Size and type limits of each channel (see `media::limits`).
+    pub limits: ChannelMediaLimits,
+}
+
+/// The media limits of every channel.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ChannelMediaLimits {
+    /// Chat (MCS uploads, webchat): Twilio Conversations accepts up to 150 MB of any type.
+    pub chat: MediaLimit,
+    /// SMS/MMS: 5 MB, the types Twilio accepts for MMS.
+    pub sms: MediaLimit,
+    /// WhatsApp: 16 MB, the types WhatsApp supports.
+    pub whatsapp: MediaLimit,
+    /// Facebook Messenger: 25 MB of any type.
+    pub messenger: MediaLimit,
+}
+
+/// The media one channel accepts.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct MediaLimit {
+    /// Largest accepted file in bytes.
+    pub max_bytes: u64,
+    /// Accepted media types, each `type/subtype` or `type/*`; empty accepts any type.
+    pub content_types: Vec<String>,
 }
 
 /// TaskRouter settings.
@@ -146,6 +174,65 @@ pub struct RoutingSettings {
     /// they are deleted, as Twilio deletes finished tasks. Their events stay in the event log.
     #[serde(with = "humantime_serde")]
     pub task_retention: Duration,
+}
+
+/// Outgoing webhook settings.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct WebhookSettings {
+    /// How long a pre-event webhook may take before the action goes ahead unmodified.
+    #[serde(with = "humantime_serde")]
+    pub pre_timeout: Duration,
+    /// Time limit of one post-event delivery attempt.
+    #[serde(with = "humantime_serde")]
+    pub timeout: Duration,
+    /// Attempts before a delivery becomes a dead letter.
+    pub max_attempts: u32,
+    /// Wait before the first retry; doubled after each failure.
+    #[serde(with = "humantime_serde")]
+    pub initial_backoff: Duration,
+    /// Longest wait between retries.
+    #[serde(with = "humantime_serde")]
+    pub max_backoff: Duration,
+    /// Deliveries in flight at once.
+    pub concurrency: usize,
+}
+
+/// Which messaging provider carries SMS/WhatsApp/Messenger traffic.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Provider {
+    /// The built-in simulator (`/simulator`): play the customer in a browser, no phone needed.
+    Simulator,
+    /// Twilio's Messaging API (or anything speaking its format), see `[channels.twilio]`.
+    Twilio,
+}
+
+/// Messaging channel settings.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ChannelSettings {
+    /// Where outbound messages go.
+    pub provider: Provider,
+    /// Attempts to hand a message to the provider before its receipt ends `failed`.
+    pub max_attempts: u32,
+    /// The Twilio Messaging adapter.
+    pub twilio: TwilioChannelSettings,
+}
+
+/// The Twilio Messaging adapter.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TwilioChannelSettings {
+    /// Base of the Messages API (`https://api.twilio.com`; tests point it at a local fake).
+    pub api_base_url: String,
+    /// The provider account (`AC…`) that sends.
+    pub account_sid: String,
+    /// Its auth token: signs our API calls and verifies the provider's webhooks.
+    pub auth_token: String,
+    /// Verify `X-Twilio-Signature` on inbound and status webhooks. Without an auth token they
+    /// are refused unless this is set to false.
+    pub validate_signatures: bool,
 }
 
 /// Logging settings.
@@ -203,16 +290,99 @@ impl Default for Settings {
                 token_warning: Duration::from_secs(60),
             },
             media: MediaSettings {
-                max_bytes: 16 * 1024 * 1024,
                 link_ttl: Duration::from_secs(300),
+                limits: ChannelMediaLimits::default(),
             },
             routing: RoutingSettings {
                 task_retention: Duration::from_secs(3600),
+            },
+            webhooks: WebhookSettings {
+                pre_timeout: Duration::from_secs(5),
+                timeout: Duration::from_secs(15),
+                max_attempts: 8,
+                initial_backoff: Duration::from_secs(1),
+                max_backoff: Duration::from_secs(600),
+                concurrency: 32,
+            },
+            channels: ChannelSettings {
+                provider: Provider::Simulator,
+                max_attempts: 5,
+                twilio: TwilioChannelSettings {
+                    api_base_url: "https://api.twilio.com".into(),
+                    account_sid: String::new(),
+                    auth_token: String::new(),
+                    validate_signatures: true,
+                },
             },
             log: LogSettings {
                 level: "info".into(),
                 format: LogFormat::Text,
             },
+        }
+    }
+}
+
+/// A limit of `max_mib` MiB on the listed types.
+fn media_limit(max_mib: u64, content_types: &[&str]) -> MediaLimit {
+    MediaLimit {
+        max_bytes: max_mib * 1024 * 1024,
+        content_types: content_types.iter().map(|t| (*t).to_owned()).collect(),
+    }
+}
+
+impl Default for ChannelMediaLimits {
+    /// What Twilio documents for each channel; config/default.toml lists the same values.
+    fn default() -> Self {
+        ChannelMediaLimits {
+            chat: media_limit(150, &[]),
+            sms: media_limit(
+                5,
+                &[
+                    "image/jpeg",
+                    "image/jpg",
+                    "image/gif",
+                    "image/png",
+                    "image/bmp",
+                    "image/tiff",
+                    "audio/*",
+                    "video/*",
+                    "text/vcard",
+                    "text/x-vcard",
+                    "text/csv",
+                    "text/rtf",
+                    "text/richtext",
+                    "text/calendar",
+                    "text/directory",
+                    "application/pdf",
+                    "application/vcard",
+                ],
+            ),
+            whatsapp: media_limit(
+                16,
+                &[
+                    "image/jpeg",
+                    "image/jpg",
+                    "image/png",
+                    "image/webp",
+                    "audio/ogg",
+                    "audio/opus",
+                    "audio/amr",
+                    "audio/3gpp",
+                    "audio/aac",
+                    "audio/mp4",
+                    "audio/mpeg",
+                    "video/mp4",
+                    "video/3gpp",
+                    "application/pdf",
+                    "application/msword",
+                    "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
+                    "application/vnd.openxmlformats-officedocument.presentationml.presentation",
+                    "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+                    "text/vcard",
+                    "text/x-vcard",
+                ],
+            ),
+            messenger: media_limit(25, &[]),
         }
     }
 }
@@ -265,6 +435,49 @@ impl Settings {
             return Err(ConfigError(
                 "server.max_body_bytes must be at least 1024".into(),
             ));
+        }
+        let w = &self.webhooks;
+        if w.max_attempts == 0 || w.concurrency == 0 || self.channels.max_attempts == 0 {
+            return Err(ConfigError(
+                "webhooks.max_attempts, webhooks.concurrency and channels.max_attempts must be at least 1"
+                    .into(),
+            ));
+        }
+        if w.pre_timeout.is_zero() || w.timeout.is_zero() {
+            return Err(ConfigError(
+                "webhooks.pre_timeout and webhooks.timeout must be longer than 0".into(),
+            ));
+        }
+        let t = &self.channels.twilio;
+        if !t.api_base_url.starts_with("http://") && !t.api_base_url.starts_with("https://") {
+            return Err(ConfigError(
+                "channels.twilio.api_base_url must start with http:// or https://".into(),
+            ));
+        }
+        if self.channels.provider == Provider::Twilio
+            && (t.account_sid.is_empty() || t.auth_token.is_empty())
+        {
+            return Err(ConfigError(
+                "channels.provider = \"twilio\" needs channels.twilio.account_sid and channels.twilio.auth_token"
+                    .into(),
+            ));
+        }
+        for channel in crate::media::limits::MediaChannel::ALL {
+            let limit = self.media.limits.of(channel);
+            if limit.max_bytes == 0 {
+                return Err(ConfigError(format!(
+                    "media.limits.{channel}.max_bytes must be at least 1"
+                )));
+            }
+            if let Some(bad) = limit
+                .content_types
+                .iter()
+                .find(|t| !crate::media::limits::is_pattern(t))
+            {
+                return Err(ConfigError(format!(
+                    "media.limits.{channel}.content_types: `{bad}` is not `type/subtype` or `type/*`"
+                )));
+            }
         }
         let url = &self.server.public_url;
         if !url.is_empty() && !url.starts_with("http://") && !url.starts_with("https://") {
@@ -323,5 +536,20 @@ mod tests {
             .map_err(describe)
             .expect_err("must fail");
         assert!(err.contains("bogus"), "{err}");
+    }
+
+    #[test]
+    fn media_limits_are_validated_per_channel() {
+        let mut settings = Settings::default();
+        settings.media.limits.whatsapp.content_types = vec!["image/png".into(), "png".into()];
+        let err = settings.validate().expect_err("bad pattern").to_string();
+        assert!(
+            err.contains("media.limits.whatsapp.content_types") && err.contains("`png`"),
+            "{err}"
+        );
+        let mut settings = Settings::default();
+        settings.media.limits.sms.max_bytes = 0;
+        let err = settings.validate().expect_err("zero limit").to_string();
+        assert!(err.contains("media.limits.sms.max_bytes"), "{err}");
     }
 }

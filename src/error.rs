@@ -26,6 +26,14 @@ pub enum ApiError {
     /// The request body is larger than the configured limit.
     #[error("Request body exceeds the limit of {0} bytes")]
     PayloadTooLarge(usize),
+    /// A channel does not accept media of this content type (see `[media.limits]`).
+    #[error("Content type {content_type} is not accepted for {channel} media")]
+    MediaTypeNotAllowed {
+        /// The refused `Content-Type`.
+        content_type: String,
+        /// The channel whose limits refused it (`chat`, `sms`, `whatsapp`, `messenger`).
+        channel: &'static str,
+    },
     /// Per-conversation action rate exceeded.
     #[error("Too many requests: the conversation's action rate limit was exceeded")]
     RateLimited,
@@ -84,6 +92,8 @@ impl ApiError {
             NotFound(_) => (StatusCode::NOT_FOUND, 20404),
             MethodNotAllowed => (StatusCode::METHOD_NOT_ALLOWED, 20004),
             PayloadTooLarge(_) => (StatusCode::PAYLOAD_TOO_LARGE, 20001),
+            // Twilio's "Invalid Content-Type" for media it will not take.
+            MediaTypeNotAllowed { .. } => (StatusCode::UNSUPPORTED_MEDIA_TYPE, 12300),
             RateLimited => (StatusCode::TOO_MANY_REQUESTS, 20429),
             UniqueNameTaken => (StatusCode::CONFLICT, 50353),
             UniqueNameLooksLikeSid => (StatusCode::BAD_REQUEST, 50390),
@@ -203,6 +213,10 @@ mod tests {
             NotFound("/Conversations/CHx".into()),
             MethodNotAllowed,
             PayloadTooLarge(1024),
+            MediaTypeNotAllowed {
+                content_type: "image/gif".into(),
+                channel: "whatsapp",
+            },
             RateLimited,
             UniqueNameTaken,
             UniqueNameLooksLikeSid,

@@ -138,6 +138,8 @@ sid_type!(/// A Flex interaction channel invite (`KG…`).
     InviteSid, "KG");
 sid_type!(/// A Flex interaction transfer (`UX…`).
     TransferSid, "UX");
+sid_type!(/// A conversation-scoped webhook (`WH…`).
+    WebhookSid, "WH");
 
 impl MessageSid {
     /// A fresh SID whose first 12 hex digits are the creation time in microseconds, so new

@@ -10,8 +10,11 @@
 //!                                          │ plan (state::Conversation, pure)
 //!                                          │ submit ─► store (one writer thread, group commit)
 //!                                          │ answer after commit
-//!                                          └► events ─► cluster::EventBus (gateway, webhooks…)
+//!                                          │   (+ outbox jobs: post-event webhooks, channel sends)
+//!                                          └► events ─► cluster::EventBus (gateway, watchers)
 //!             conversations::timers ─► ApplyTimers ─► ConversationActor
+//!             outbox (dispatcher) ─► webhooks, channels::outbound ─► provider
+//! provider ─► channels::{twilio, inbound} ─► ConversationActor (auto-creation, interactions)
 //! ```
 //! Calls go down (api → conversations → store); events flow up, fire-and-forget.
 //! Every acknowledged write has committed; each conversation's message indexes are assigned
@@ -20,6 +23,7 @@
 pub mod accounts;
 pub mod addresses;
 pub mod api;
+pub mod channels;
 pub mod cluster;
 pub mod commands;
 pub mod config;
@@ -29,6 +33,7 @@ pub mod gateway;
 pub mod ids;
 pub mod interactions;
 pub mod media;
+pub mod outbox;
 pub mod protocol;
 pub mod routing;
 pub mod startup;

@@ -80,11 +80,19 @@ impl Application {
         for (sid, due) in store.pending_timers().await? {
             timer_handle.schedule(sid, due);
         }
+        let hooks = Arc::new(crate::webhooks::Hooks::new(
+            crate::webhooks::config::Directory::load(store.as_ref()).await?,
+            accounts.clone(),
+            settings.webhooks.clone(),
+        ));
+        let outbox = Arc::new(crate::outbox::Outbox::default());
         let registry = Arc::new(Registry::new(ActorDeps {
             store: store.clone(),
             bus: bus.clone(),
             timers: timer_handle,
             settings: settings.conversations.clone(),
+            hooks: hooks.clone(),
+            outbox: outbox.clone(),
         }));
         let fire = registry.clone();
         actix_web::rt::spawn(timers::run(timer_queue, move |sid| fire.fire_timers(sid)));
@@ -139,7 +147,12 @@ impl Application {
                     .with_context(|| format!("creating {}/media", data_dir.display()))?,
             ),
             idempotency_locks: DashMap::new(),
+            hooks,
+            outbox,
+            channels: Arc::new(crate::channels::Channels::default()),
         });
+        actix_web::rt::spawn(crate::outbox::run(state.clone()));
+        let channels = state.channels.clone();
         // Interaction channels follow their conversations again (and settle the ones whose
         // conversation closed while the server was down).
         crate::interactions::rearm_watchers(state.clone())
@@ -168,6 +181,12 @@ impl Application {
             .bind(settings.server.listen)
             .with_context(|| format!("binding {}", settings.server.listen))?;
         let addr = *server.addrs().first().context("listener has no address")?;
+        let own_origin = if settings.server.public_url.is_empty() {
+            format!("http://{addr}")
+        } else {
+            settings.server.public_url.trim_end_matches('/').to_owned()
+        };
+        let _ = channels.origin.set(own_origin);
         Ok(Application {
             server: server.run(),
             addr,
@@ -215,6 +234,7 @@ fn webchat_address(
             ..Default::default()
         },
         address_country: None,
+        routing: None,
         date_created: at,
         date_updated: at,
     }

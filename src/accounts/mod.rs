@@ -106,6 +106,17 @@ impl Accounts {
         self.by_sid.get(sid).map(|a| a.clone())
     }
 
+    /// Every account SID, oldest first.
+    pub fn sids(&self) -> Vec<AccountSid> {
+        let mut out: Vec<_> = self
+            .by_sid
+            .iter()
+            .map(|a| (a.date_created, a.sid.clone()))
+            .collect();
+        out.sort();
+        out.into_iter().map(|(_, sid)| sid).collect()
+    }
+
     /// True when no account exists yet (first start).
     pub fn is_empty(&self) -> bool {
         self.by_sid.is_empty()

@@ -1,12 +1,14 @@
 //! `/v1/Configuration/Addresses` (the address as alternate key): create, fetch, update,
-//! delete, list by `Type`.
+//! delete, list by `Type`. Besides Twilio's parameters, `Routing.*` (Switchboard's "Send to
+//! Flex"): `Routing.Enabled`, `Routing.WorkspaceSid`, `Routing.WorkflowSid`,
+//! `Routing.TaskChannel`, `Routing.Attributes` (a JSON object added to each task).
 
 use std::sync::Arc;
 
 use actix_web::{HttpRequest, HttpResponse, web};
 use serde_json::{Value, json};
 
-use crate::addresses::{self, AddressRecord, AutoCreation, TYPES, WEBHOOK_FILTERS};
+use crate::addresses::{self, AddressRecord, AddressRouting, AutoCreation, TYPES, WEBHOOK_FILTERS};
 use crate::api::AppState;
 use crate::api::context::{Caller, origin};
 use crate::api::pagination;
@@ -35,6 +37,12 @@ fn render(v1: &str, a: &AddressRecord) -> Value {
             "studio_flow_sid": auto.studio_flow_sid,
             "studio_retry_count": auto.studio_retry_count,
         },
+        "routing": a.routing.as_ref().map(|r| json!({
+            "workspace_sid": r.workspace_sid,
+            "workflow_sid": r.workflow_sid,
+            "task_channel": r.task_channel,
+            "attributes": r.attributes,
+        })),
         "date_created": crate::api::params::format_datetime(a.date_created),
         "date_updated": crate::api::params::format_datetime(a.date_updated),
         "url": format!("{v1}/Configuration/Addresses/{}", a.sid),
@@ -129,6 +137,56 @@ async fn auto_creation(
     Ok(())
 }
 
+/// Applies the `Routing.*` parameters: `Routing.Enabled=false` removes the routing; any other
+/// `Routing.*` turns it on.
+async fn routing(
+    state: &AppState,
+    caller: &Caller,
+    p: &Params,
+    current: &mut Option<AddressRouting>,
+) -> Result<(), ApiError> {
+    if let Some(enabled) = p.boolean("Routing.Enabled")? {
+        if !enabled {
+            *current = None;
+            return Ok(());
+        }
+        current.get_or_insert_with(AddressRouting::default);
+    }
+    let names = [
+        "Routing.WorkspaceSid",
+        "Routing.WorkflowSid",
+        "Routing.TaskChannel",
+        "Routing.Attributes",
+    ];
+    if !names.iter().any(|n| p.has(n)) {
+        return Ok(());
+    }
+    let r = current.get_or_insert_with(AddressRouting::default);
+    if let Some(ws) = p.text("Routing.WorkspaceSid", 34)? {
+        state
+            .routers
+            .get(&caller.account, &ws)
+            .map_err(|_| ApiError::invalid("Routing.WorkspaceSid", "is not a workspace of this account"))?;
+        r.workspace_sid = Some(ws);
+    }
+    if let Some(wf) = p.text("Routing.WorkflowSid", 34)? {
+        r.workflow_sid = Some(
+            wf.parse()
+                .map_err(|_| ApiError::invalid("Routing.WorkflowSid", "is not a workflow SID"))?,
+        );
+    }
+    if let Some(tc) = p.text("Routing.TaskChannel", 64)? {
+        r.task_channel = Some(tc);
+    }
+    if let Some(text) = p.json_text("Routing.Attributes")? {
+        match serde_json::from_str::<Value>(&text) {
+            Ok(Value::Object(map)) => r.attributes = map,
+            _ => return Err(ApiError::invalid("Routing.Attributes", "must be a JSON object")),
+        }
+    }
+    Ok(())
+}
+
 /// Serialises creates of one address so two cannot both pass the uniqueness check.
 fn lock(state: &AppState, key: String) -> Arc<tokio::sync::Mutex<()>> {
     state.idempotency_locks.entry(key).or_default().clone()
@@ -154,6 +212,8 @@ pub async fn create(
     }
     let mut auto = AutoCreation::default();
     auto_creation(&state, &caller, &p, &mut auto).await?;
+    let mut route = None;
+    routing(&state, &caller, &p, &mut route).await?;
     let key = AddressRecord::alt_key(&caller.account, &address);
     let guard = lock(&state, key.clone());
     let _held = guard.lock().await;
@@ -174,6 +234,7 @@ pub async fn create(
         friendly_name: p.text("FriendlyName", 256)?,
         auto_creation: auto,
         address_country: p.text("AddressCountry", 8)?,
+        routing: route,
         date_created: at,
         date_updated: at,
     };
@@ -223,6 +284,7 @@ pub async fn update(
 ) -> Result<HttpResponse, ApiError> {
     let mut record = find(&caller, &state, &req).await?;
     auto_creation(&state, &caller, &p, &mut record.auto_creation).await?;
+    routing(&state, &caller, &p, &mut record.routing).await?;
     if let Some(name) = p.text("FriendlyName", 256)? {
         record.friendly_name = Some(name);
     }

@@ -9,7 +9,7 @@ use actix_web::{FromRequest, HttpRequest, dev::Payload, web};
 use base64::Engine;
 
 use crate::api::AppState;
-use crate::conversations::drafts::Scope;
+use crate::conversations::drafts::{Scope, Source};
 use crate::error::ApiError;
 use crate::ids::{AccountSid, ServiceSid};
 
@@ -126,6 +126,9 @@ impl FromRequest for Ctx {
                     account: caller.account,
                     service,
                     identity: None,
+                    source: Source::Api {
+                        webhooks: webhooks_enabled(&request),
+                    },
                 },
                 base,
                 state,
@@ -147,4 +150,12 @@ pub async fn product(
         .ok_or(ApiError::Internal)?;
     let base = format!("{}{prefix}", origin(req, &state));
     Ok((caller.account, base, state))
+}
+
+/// Whether a REST request opted into webhooks (`X-Twilio-Webhook-Enabled: true`).
+pub fn webhooks_enabled(req: &HttpRequest) -> bool {
+    req.headers()
+        .get("X-Twilio-Webhook-Enabled")
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.trim().eq_ignore_ascii_case("true"))
 }

@@ -1,9 +1,15 @@
-//! Media upload and download, on Twilio's MCS paths: `POST /v1/Services/{IS}/Media` with the raw
-//! bytes and their `Content-Type` (optional `?Filename=`), `GET …/Media/{ME}` for the record,
-//! `GET …/Media/{ME}/Content` for the bytes. Callers authenticate with HTTP Basic (account or
-//! API key) or, from a browser, with their access token in `X-Twilio-Token`; downloads also
-//! accept the signed, expiring link from `links.content_direct_temporary`.
+//! Media upload and download, Twilio's Media Content Service (mcs.twilio.com) under the `/mcs`
+//! prefix: `POST /mcs/v1/Services/{IS}/Media` with the raw bytes and their `Content-Type`
+//! (optional `?Filename=`), `GET …/Media/{ME}` for the record, `GET …/Media/{ME}/Content` for
+//! the bytes, streamed from disk. The same handlers also answer on `/v1/Services/{IS}/Media…`,
+//! the paths used before the prefix existed; rendered URLs use the `/mcs` form.
+//!
+//! Callers authenticate with HTTP Basic (account or API key) or, from a browser, with their
+//! access token in `X-Twilio-Token`; downloads also accept the signed, expiring link from
+//! `links.content_direct_temporary`. An upload is chat media: `[media.limits.chat]` bounds its
+//! size (checked while it streams) and its type.
 
+use actix_web::body::SizedStream;
 use actix_web::{HttpRequest, HttpResponse, web};
 use serde_json::{Value, json};
 
@@ -13,6 +19,7 @@ use super::params::format_datetime;
 use crate::error::ApiError;
 use crate::gateway::auth;
 use crate::ids::{AccountSid, MediaSid, ServiceSid};
+use crate::media::limits::{self, MediaChannel};
 use crate::media::{check_link, sign_link};
 use crate::store::Mutation;
 use crate::store::records::{MediaRecord, now};
@@ -64,12 +71,8 @@ fn link_secret(app: &AppState, account: &AccountSid) -> Result<String, ApiError>
 }
 
 fn render(req: &HttpRequest, app: &AppState, m: &MediaRecord) -> Result<Value, ApiError> {
-    let url = format!(
-        "{}/v1/Services/{}/Media/{}",
-        origin(req, app),
-        m.service_sid,
-        m.sid
-    );
+    let path = format!("/mcs/v1/Services/{}/Media/{}", m.service_sid, m.sid);
+    let url = format!("{}{path}", origin(req, app));
     let expires = now() + app.settings.media.link_ttl.as_secs() as i64;
     let link = sign_link(&link_secret(app, &m.account_sid)?, &m.sid, expires);
     Ok(json!({
@@ -88,7 +91,7 @@ fn render(req: &HttpRequest, app: &AppState, m: &MediaRecord) -> Result<Value, A
         "category": "media",
         "url": url,
         "links": {
-            "content": format!("/v1/Services/{}/Media/{}/Content", m.service_sid, m.sid),
+            "content": format!("{path}/Content"),
             "content_direct_temporary": format!("{url}/Content?Token={link}"),
         },
     }))
@@ -101,12 +104,9 @@ fn content_type(req: &HttpRequest) -> Result<String, ApiError> {
         .and_then(|v| v.to_str().ok())
         .unwrap_or_default()
         .trim();
-    let essence = value.split(';').next().unwrap_or_default().trim();
-    let valid = essence.len() <= 127
-        && essence
-            .split_once('/')
-            .is_some_and(|(t, s)| !t.is_empty() && !s.is_empty() && !s.contains('/'))
-        && !essence.eq_ignore_ascii_case("application/x-www-form-urlencoded");
+    // A form body means a client that did not send the file's own type.
+    let valid = limits::essence(value)
+        .is_some_and(|essence| essence != "application/x-www-form-urlencoded");
     if valid {
         Ok(value.to_owned())
     } else {
@@ -117,7 +117,7 @@ fn content_type(req: &HttpRequest) -> Result<String, ApiError> {
     }
 }
 
-/// `POST /v1/Services/{IS}/Media`
+/// `POST /mcs/v1/Services/{IS}/Media`
 pub async fn upload(
     req: HttpRequest,
     body: web::Payload,
@@ -135,7 +135,10 @@ pub async fn upload(
             "must be at most 256 characters",
         ));
     }
-    let (sha256, size) = app.media.write(body, app.settings.media.max_bytes).await?;
+    let media = &app.settings.media;
+    limits::check_type(media, MediaChannel::Chat, &content_type)?;
+    let max = limits::max_bytes(media, MediaChannel::Chat);
+    let (sha256, size) = app.media.write(body, max).await?;
     let record = MediaRecord {
         sid: MediaSid::generate(),
         account_sid: who.account,
@@ -164,14 +167,14 @@ async fn find(
         .ok_or_else(|| ApiError::NotFound(format!("/Services/{service}/Media/{sid}")))
 }
 
-/// `GET /v1/Services/{IS}/Media/{ME}`
+/// `GET /mcs/v1/Services/{IS}/Media/{ME}`
 pub async fn fetch(req: HttpRequest, app: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
     let who = caller(&req, &app).await?;
     let record = find(&app, &who.service, &path_sid(&req, "media")?).await?;
     Ok(HttpResponse::Ok().json(render(&req, &app, &record)?))
 }
 
-/// `GET /v1/Services/{IS}/Media/{ME}/Content`
+/// `GET /mcs/v1/Services/{IS}/Media/{ME}/Content`, streamed from disk with its length.
 pub async fn content(req: HttpRequest, app: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
     let sid: MediaSid = path_sid(&req, "media")?;
     let link = form_urlencoded::parse(req.query_string().as_bytes())
@@ -191,12 +194,14 @@ pub async fn content(req: HttpRequest, app: web::Data<AppState>) -> Result<HttpR
             find(&app, &who.service, &sid).await?
         }
     };
-    let bytes = tokio::fs::read(app.media.path(&record.sha256))
+    let unreadable = |e: std::io::Error| {
+        tracing::error!(media_sid = %sid, error = %e, "media file unreadable");
+        ApiError::Internal
+    };
+    let file = tokio::fs::File::open(app.media.path(&record.sha256))
         .await
-        .map_err(|e| {
-            tracing::error!(media_sid = %sid, error = %e, "media file unreadable");
-            ApiError::Internal
-        })?;
+        .map_err(unreadable)?;
+    let size = file.metadata().await.map_err(unreadable)?.len();
     let disposition = match &record.filename {
         Some(name) => format!(
             "attachment; filename*=UTF-8''{}",
@@ -208,7 +213,10 @@ pub async fn content(req: HttpRequest, app: web::Data<AppState>) -> Result<HttpR
         .content_type(record.content_type.as_str())
         .insert_header(("Content-Disposition", disposition))
         .insert_header(("X-Content-Type-Options", "nosniff"))
-        .body(bytes))
+        .body(SizedStream::new(
+            size,
+            tokio_util::io::ReaderStream::with_capacity(file, 64 * 1024),
+        )))
 }
 
 /// The attachments named by `sids`, checked to exist in `service`.

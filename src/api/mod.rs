@@ -1,7 +1,7 @@
 //! The REST API in Twilio's wire format: form-encoded in, JSON out, Twilio error bodies. Each
-//! product lives under its own prefix (`/conversations`, later `/flex-api`, `/taskrouter`) and
-//! `/api` holds the 2010-04-01 account resources. This file is the only place that lists
-//! routes; one file per resource holds its handlers.
+//! product lives under its own prefix (`/conversations`, `/flex-api`, `/taskrouter`, `/mcs` for
+//! media) and `/api` holds the 2010-04-01 account resources. This file is the only place that
+//! lists routes; one file per resource holds its handlers.
 
 pub mod accounts;
 pub mod addresses;
@@ -60,6 +60,12 @@ pub struct AppState {
     pub media: Arc<crate::media::MediaFiles>,
     /// One lock per in-flight idempotency key.
     pub idempotency_locks: DashMap<String, Arc<tokio::sync::Mutex<()>>>,
+    /// Webhook configuration and delivery.
+    pub hooks: Arc<crate::webhooks::Hooks>,
+    /// Wakes the outbox dispatcher.
+    pub outbox: Arc<crate::outbox::Outbox>,
+    /// Messaging channels (pair locks, the simulator, our origin).
+    pub channels: Arc<crate::channels::Channels>,
 }
 
 async fn not_found(req: actix_web::HttpRequest) -> Result<HttpResponse, ApiError> {
@@ -156,16 +162,35 @@ fn conversation_routes(cfg: &mut web::ServiceConfig) {
     );
 }
 
+/// Media (Twilio's MCS) under `prefix`: `/mcs/v1`, and `/v1` where uploads lived before the
+/// MCS prefix.
+fn media_routes(cfg: &mut web::ServiceConfig, prefix: &str) {
+    cfg.service(
+        resource(&format!("{prefix}/Services/{{service}}/Media"))
+            .route(web::post().to(media::upload)),
+    )
+    .service(
+        resource(&format!("{prefix}/Services/{{service}}/Media/{{media}}"))
+            .route(web::get().to(media::fetch)),
+    )
+    .service(
+        resource(&format!(
+            "{prefix}/Services/{{service}}/Media/{{media}}/Content"
+        ))
+        .route(web::get().to(media::content)),
+    );
+}
+
 /// Mounts every route on an actix-web app.
 pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.route("/v1/ws", web::get().to(crate::gateway::connect));
-    cfg.service(resource("/v1/Services/{service}/Media").route(web::post().to(media::upload)));
+    media_routes(cfg, "/mcs/v1");
+    media_routes(cfg, "/v1");
     cfg.service(
-        resource("/v1/Services/{service}/Media/{media}").route(web::get().to(media::fetch)),
+        resource("/channels/twilio/inbound").route(web::post().to(crate::channels::twilio::inbound)),
     );
     cfg.service(
-        resource("/v1/Services/{service}/Media/{media}/Content")
-            .route(web::get().to(media::content)),
+        resource("/channels/twilio/status").route(web::post().to(crate::channels::twilio::status)),
     );
     cfg.route("/healthz", web::get().to(health::healthz))
         .route("/readyz", web::get().to(health::readyz))

@@ -80,5 +80,9 @@ pub async fn delete(ctx: Ctx) -> Result<HttpResponse, ApiError> {
         .submit(vec![Mutation::DeleteService(ctx.scope.service.clone())])
         .await?;
     ctx.state.accounts.forget_service(&ctx.scope.service);
+    ctx.state
+        .hooks
+        .directory
+        .remove_config(ctx.scope.service.as_str());
     Ok(HttpResponse::NoContent().finish())
 }

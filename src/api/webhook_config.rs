@@ -1,101 +1,26 @@
 //! `/v1/Configuration/Webhooks` (account-wide) and `/v1/Services/{IS}/Configuration/Webhooks`
 //! (per service): where pre- and post-event webhooks go, for which events, with which method.
-//! Stored as one JSON document each (`docs`, kind `webhook_config`). The dispatcher that fires
-//! them comes with the webhooks work of issue 6.
+//! Stored as one JSON document each (`docs`, kind `webhook_config`) and held live in the
+//! webhook [`Directory`](crate::webhooks::config::Directory).
 
 use actix_web::{HttpRequest, HttpResponse, web};
-use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
 use crate::api::AppState;
 use crate::api::context::{Caller, Ctx, origin};
 use crate::api::params::Params;
 use crate::error::ApiError;
-use crate::store::Mutation;
-use crate::store::records::DocRecord;
 
-/// Document kind.
-pub const KIND: &str = "webhook_config";
+pub use crate::webhooks::config::{EVENTS, KIND, WebhookConfig};
 
-/// Every event name a `Filters` entry may hold (pre-action and post-action).
-pub const EVENTS: &[&str] = &[
-    "onMessageAdd",
-    "onMessageUpdate",
-    "onMessageRemove",
-    "onConversationAdd",
-    "onConversationUpdate",
-    "onConversationRemove",
-    "onParticipantAdd",
-    "onParticipantUpdate",
-    "onParticipantRemove",
-    "onUserUpdate",
-    "onMessageAdded",
-    "onMessageUpdated",
-    "onMessageRemoved",
-    "onConversationAdded",
-    "onConversationUpdated",
-    "onConversationRemoved",
-    "onConversationStateUpdated",
-    "onParticipantAdded",
-    "onParticipantUpdated",
-    "onParticipantRemoved",
-    "onDeliveryUpdated",
-    "onUserAdded",
-    "onUserUpdated",
-];
-
-/// A webhook configuration (account or service).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct WebhookConfig {
-    /// `GET` or `POST`.
-    pub method: String,
-    /// Events that fire.
-    pub filters: Vec<String>,
-    /// Pre-action URL.
-    pub pre_webhook_url: Option<String>,
-    /// Post-action URL.
-    pub post_webhook_url: Option<String>,
-    /// `webhook` or `flex` (account level only).
-    pub target: String,
+fn load(state: &AppState, owner: &str) -> WebhookConfig {
+    state.hooks.directory.config(owner)
 }
 
-impl Default for WebhookConfig {
-    fn default() -> Self {
-        WebhookConfig {
-            method: "POST".into(),
-            filters: Vec::new(),
-            pre_webhook_url: None,
-            post_webhook_url: None,
-            target: "webhook".into(),
-        }
-    }
-}
-
-fn doc_sid(owner: &str) -> String {
-    format!("webhooks:{owner}")
-}
-
-async fn load(state: &AppState, owner: &str) -> Result<WebhookConfig, ApiError> {
-    match state.store.doc(&doc_sid(owner)).await? {
-        Some(doc) => serde_json::from_str(&doc.data).map_err(|_| ApiError::Internal),
-        None => Ok(WebhookConfig::default()),
-    }
-}
-
-async fn save(
-    state: &AppState,
-    account: &str,
-    owner: &str,
-    config: &WebhookConfig,
-) -> Result<(), ApiError> {
-    let doc = DocRecord {
-        sid: doc_sid(owner),
-        kind: KIND.into(),
-        scope: account.to_owned(),
-        alt: None,
-        data: serde_json::to_string(config).map_err(|_| ApiError::Internal)?,
-    };
-    state.store.submit(vec![Mutation::PutDoc(doc)]).await?;
+/// Stores the configuration, then makes it live.
+async fn save(state: &AppState, account: &str, config: WebhookConfig) -> Result<(), ApiError> {
+    state.store.submit(vec![config.put(account)]).await?;
+    state.hooks.directory.set_config(config);
     Ok(())
 }
 
@@ -182,7 +107,7 @@ pub async fn fetch(
     req: HttpRequest,
 ) -> Result<HttpResponse, ApiError> {
     let account = caller.account.to_string();
-    let config = load(&state, &account).await?;
+    let config = load(&state, &account);
     let v1 = format!("{}/conversations/v1", origin(&req, &state));
     Ok(HttpResponse::Ok().json(account_view(&v1, &account, &config)))
 }
@@ -195,9 +120,9 @@ pub async fn update(
     p: Params,
 ) -> Result<HttpResponse, ApiError> {
     let account = caller.account.to_string();
-    let mut config = load(&state, &account).await?;
+    let mut config = load(&state, &account);
     apply(&p, &mut config, true)?;
-    save(&state, &account, &account, &config).await?;
+    save(&state, &account, config.clone()).await?;
     let v1 = format!("{}/conversations/v1", origin(&req, &state));
     Ok(HttpResponse::Ok().json(account_view(&v1, &account, &config)))
 }
@@ -215,15 +140,15 @@ fn service_view(ctx: &Ctx, config: &WebhookConfig) -> Value {
 
 /// `GET /v1/Services/{IS}/Configuration/Webhooks`
 pub async fn fetch_service(ctx: Ctx) -> Result<HttpResponse, ApiError> {
-    let config = load(&ctx.state, ctx.scope.service.as_str()).await?;
+    let config = load(&ctx.state, ctx.scope.service.as_str());
     Ok(HttpResponse::Ok().json(service_view(&ctx, &config)))
 }
 
 /// `POST /v1/Services/{IS}/Configuration/Webhooks`
 pub async fn update_service(ctx: Ctx, p: Params) -> Result<HttpResponse, ApiError> {
     let service = ctx.scope.service.to_string();
-    let mut config = load(&ctx.state, &service).await?;
+    let mut config = load(&ctx.state, &service);
     apply(&p, &mut config, false)?;
-    save(&ctx.state, ctx.scope.account.as_str(), &service, &config).await?;
+    save(&ctx.state, ctx.scope.account.as_str(), config.clone()).await?;
     Ok(HttpResponse::Ok().json(service_view(&ctx, &config)))
 }

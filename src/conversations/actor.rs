@@ -379,7 +379,9 @@ impl Handler<Create> for ConversationActor {
         let Create {
             record,
             participants,
+            source,
         } = msg;
+        let _ = source;
         let mut mutations = vec![crate::store::Mutation::InsertConversation(record.clone())];
         let mut events = vec![ConversationEvent::ConversationAdded(record.clone())];
         for p in &participants {

@@ -17,6 +17,8 @@ pub struct Create {
     pub record: ConversationRecord,
     /// Participants created with it (ConversationWithParticipants).
     pub participants: Vec<ParticipantRecord>,
+    /// Where the creation comes from (decides its webhooks).
+    pub source: super::drafts::Source,
 }
 
 /// Changes fields or the state of the conversation.

@@ -16,6 +16,57 @@ pub struct Scope {
     /// Set when acting as a chat identity (a WebSocket session): the identity must be a
     /// participant, and may edit or delete only its own messages. `None` for REST callers.
     pub identity: Option<String>,
+    /// Where the action comes from: decides whether it fires webhooks.
+    pub source: Source,
+}
+
+impl Scope {
+    /// A scope for the server's own actions in `account`/`service` (no identity, no webhooks).
+    pub fn internal(account: AccountSid, service: ServiceSid) -> Scope {
+        Scope {
+            account,
+            service,
+            identity: None,
+            source: Source::Api { webhooks: false },
+        }
+    }
+}
+
+/// Where an action comes from (Twilio's webhook `Source`). Twilio's echo rule: actions of chat
+/// clients and of SMS/WhatsApp participants fire webhooks; REST actions only when the request
+/// carried `X-Twilio-Webhook-Enabled: true`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Source {
+    /// A REST call; `webhooks` when it opted in.
+    Api {
+        /// `X-Twilio-Webhook-Enabled: true`.
+        webhooks: bool,
+    },
+    /// A chat client over the WebSocket gateway.
+    Sdk,
+    /// A messaging participant through a provider: `SMS`, `WHATSAPP` or `MESSENGER`.
+    Channel(&'static str),
+    /// The server on its own behalf (state timers).
+    System,
+}
+
+impl Source {
+    /// Whether the action fires webhooks.
+    pub fn fires_webhooks(self) -> bool {
+        match self {
+            Source::Api { webhooks } => webhooks,
+            Source::Sdk | Source::Channel(_) | Source::System => true,
+        }
+    }
+
+    /// Twilio's `Source` parameter.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Source::Api { .. } | Source::System => "API",
+            Source::Sdk => "SDK",
+            Source::Channel(kind) => kind,
+        }
+    }
 }
 
 /// A state timer as given (`PT5M`) and its length.

@@ -30,4 +30,8 @@ pub struct ActorDeps {
     pub timers: timers::TimerHandle,
     /// Limits and timeouts.
     pub settings: ConversationSettings,
+    /// Which webhooks an event fires (pre-events are asked, post-events written to the outbox).
+    pub hooks: Arc<crate::webhooks::Hooks>,
+    /// Woken when a unit with outbox jobs committed.
+    pub outbox: Arc<crate::outbox::Outbox>,
 }

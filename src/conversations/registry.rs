@@ -74,6 +74,7 @@ impl Registry {
         &self,
         record: ConversationRecord,
         participants: Vec<ParticipantRecord>,
+        source: crate::conversations::drafts::Source,
     ) -> Result<(ConversationRecord, Vec<ParticipantRecord>), ApiError> {
         let sid = record.sid.clone();
         let addr = ConversationActor::creating(sid.clone(), self.deps.clone(), self.actors.clone())
@@ -82,6 +83,7 @@ impl Registry {
         addr.send(Create {
             record,
             participants,
+            source,
         })
         .await?
     }
@@ -134,6 +136,7 @@ mod tests {
             account: AccountSid::generate(),
             service: ServiceSid::generate(),
             identity: None,
+            source: crate::conversations::drafts::Source::Sdk,
         }
     }
 
@@ -167,7 +170,7 @@ mod tests {
         let scope = scope();
         let record = new_conversation(&scope, ConversationDraft::default(), now());
         let sid = record.sid.clone();
-        registry.create(record, Vec::new()).await.expect("created");
+        registry.create(record, Vec::new(), scope.source).await.expect("created");
         let mut events = bus.subscribe(&sid);
         // A live subscriber reads while the writes go on. The bus buffers 128 events per
         // conversation; a subscriber further behind is told it lagged (and resumes from the
@@ -199,7 +202,7 @@ mod tests {
         let scope = scope();
         let record = new_conversation(&scope, ConversationDraft::default(), now());
         let sid = record.sid.clone();
-        registry.create(record, Vec::new()).await.expect("created");
+        registry.create(record, Vec::new(), scope.source).await.expect("created");
         assert_eq!(post(&registry, &sid, &scope, "a").await, 0);
         assert_eq!(post(&registry, &sid, &scope, "b").await, 1);
         let deadline = std::time::Instant::now() + Duration::from_secs(10);

@@ -560,6 +560,7 @@ mod tests {
             account: AccountSid::generate(),
             service: ServiceSid::generate(),
             identity: None,
+            source: crate::conversations::drafts::Source::Sdk,
         };
         Conversation {
             record: new_conversation(&scope, ConversationDraft::default(), 1000),

@@ -2,7 +2,7 @@
 //! looked up (cache, then store), the token verified, the chat service resolved.
 
 use crate::accounts::Accounts;
-use crate::conversations::drafts::Scope;
+use crate::conversations::drafts::{Scope, Source};
 use crate::error::ApiError;
 use crate::gateway::token::{self, Principal, Role, TokenError};
 use crate::ids::ServiceSid;
@@ -42,6 +42,7 @@ pub async fn scope(accounts: &Accounts, principal: &Principal) -> Result<Scope, 
         account: principal.account.clone(),
         service,
         identity: Some(principal.identity.clone()),
+        source: Source::Sdk,
     })
 }
 

@@ -5,7 +5,7 @@
 use crate::api::AppState;
 use crate::conversations::commands::{AddParticipant, RemoveParticipant, UpdateConversation};
 use crate::conversations::drafts::{
-    ConversationChanges, ConversationDraft, ParticipantDraft, Scope,
+    ConversationChanges, ConversationDraft, ParticipantDraft, Scope, Source,
 };
 use crate::conversations::state::{new_conversation, new_participant};
 use crate::error::ApiError;
@@ -13,11 +13,7 @@ use crate::ids::{AccountSid, ConversationSid, RoleSid, ServiceSid};
 use crate::store::records::{ConversationRecord, ConversationState, MessagingBinding, now};
 
 fn scope(account: &AccountSid, service: &ServiceSid) -> Scope {
-    Scope {
-        account: account.clone(),
-        service: service.clone(),
-        identity: None,
-    }
+    Scope::internal(account.clone(), service.clone())
 }
 
 async fn default_role(state: &AppState, service: &ServiceSid) -> Result<Option<RoleSid>, ApiError> {
@@ -78,7 +74,7 @@ pub async fn create_outbound(
             )
         })
         .collect();
-    let (record, _) = state.registry.create(record, participants).await?;
+    let (record, _) = state.registry.create(record, participants, Source::Api { webhooks: false }).await?;
     Ok(record)
 }
 

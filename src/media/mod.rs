@@ -1,9 +1,13 @@
 //! Uploaded media (attachments): content-addressed files under `DATA_DIR/media`, named by the
 //! SHA-256 of their bytes, and short-lived signed download links. The records (`ME…`) live in
-//! the store; this module owns only the bytes.
+//! the store; this module owns only the bytes. [`limits`] says what each channel accepts;
+//! [`remote`] fetches media a provider hosts (inbound MMS/WhatsApp) into the same files.
 //!
-//! Never: acknowledge an upload before its file is fsynced and renamed into place, or serve a
-//! file without an authenticated caller or a valid signed link.
+//! Never: acknowledge an upload before its file is fsynced and renamed into place, hold a whole
+//! file in memory, or serve a file without an authenticated caller or a valid signed link.
+
+pub mod limits;
+pub mod remote;
 
 use std::path::{Path, PathBuf};
 

@@ -7,6 +7,7 @@
 //! before its transaction committed.
 
 pub mod delivery;
+pub mod outbox;
 pub mod records;
 pub mod sqlite;
 
@@ -124,6 +125,10 @@ pub enum Mutation {
     DeleteScope(String),
     /// Appends a TaskRouter event.
     AppendRoutingEvent(RoutingEventRecord),
+    /// Inserts or replaces an outbox job (a new delivery, a retry's schedule, a dead letter).
+    PutOutbox(outbox::OutboxRecord),
+    /// Deletes an outbox job (delivered, or a dead letter dropped).
+    DeleteOutbox(String),
 }
 
 /// Resolves when the unit it belongs to has committed (or failed).
@@ -289,6 +294,13 @@ pub trait ConversationStore: Send + Sync {
         conversation: &ConversationSid,
         key: &str,
     ) -> Result<Option<ParticipantRecord>, StoreError>;
+    /// The open conversation holding the account's (address, proxy address) pair, if any.
+    async fn binding_conversation(
+        &self,
+        account: &AccountSid,
+        address: &str,
+        proxy_address: &str,
+    ) -> Result<Option<ConversationSid>, StoreError>;
     /// A conversation's participants, oldest first.
     async fn participants(
         &self,
@@ -422,6 +434,38 @@ pub trait DocStore: Send + Sync {
     ) -> Result<Option<RoutingEventRecord>, StoreError>;
 }
 
+/// Outbox jobs: deliveries waiting to be sent, and dead letters.
+#[async_trait]
+pub trait OutboxStore: Send + Sync {
+    /// Pending jobs due at `now_ms`, earliest first, skipping any job that waits behind an
+    /// older pending job of its lane.
+    async fn due_jobs(
+        &self,
+        now_ms: outbox::Millis,
+        limit: u32,
+    ) -> Result<Vec<outbox::OutboxRecord>, StoreError>;
+    /// When the earliest pending job is due.
+    async fn next_due(&self) -> Result<Option<outbox::Millis>, StoreError>;
+    /// Pending jobs of the account, oldest first (what is still on its way).
+    async fn pending_jobs(
+        &self,
+        account: &AccountSid,
+        page: PageRequest,
+    ) -> Result<Page<outbox::OutboxRecord>, StoreError>;
+    /// The account's dead letters, oldest first.
+    async fn dead_letters(
+        &self,
+        account: &AccountSid,
+        page: PageRequest,
+    ) -> Result<Page<outbox::OutboxRecord>, StoreError>;
+    /// One job of the account.
+    async fn outbox_job(
+        &self,
+        account: &AccountSid,
+        id: &str,
+    ) -> Result<Option<outbox::OutboxRecord>, StoreError>;
+}
+
 /// Everything the server persists.
 pub trait Store:
     WriteLog
@@ -431,6 +475,7 @@ pub trait Store:
     + MediaStore
     + IdempotencyStore
     + DocStore
+    + OutboxStore
 {
 }
 
@@ -442,5 +487,6 @@ impl<T> Store for T where
         + MediaStore
         + IdempotencyStore
         + DocStore
+        + OutboxStore
 {
 }

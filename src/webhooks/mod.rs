@@ -1,13 +1,179 @@
-//! Outgoing HTTP callbacks: Twilio's request signature ([`signature`]) and form posts.
-//!
-//! So far this carries TaskRouter's `event_callback_url` posts (best effort, a few retries);
-//! the durable Conversations webhook dispatcher arrives with the channels issue.
+//! Outgoing HTTP callbacks in Twilio's style: signed form requests ([`signature`]), where each
+//! Conversations event goes ([`config`]), with which parameters ([`params`]), pre-event hooks
+//! that may reject or modify an action ([`pre`]), and the post-event jobs an event writes to
+//! the outbox (sent by `crate::outbox`).
 
+pub mod config;
+pub mod params;
+pub mod pre;
 pub mod signature;
 
+use std::sync::Arc;
 use std::time::Duration;
 
-/// Posts Twilio-style signed form callbacks.
+use crate::accounts::Accounts;
+use crate::config::WebhookSettings;
+use crate::conversations::drafts::Scope;
+use crate::conversations::events::ConversationEvent;
+use crate::store::Mutation;
+use crate::store::outbox::{OutboxJob, OutboxRecord, WebhookJob};
+
+/// Everything that decides and sends webhooks.
+pub struct Hooks {
+    /// Live webhook configuration.
+    pub directory: config::Directory,
+    /// Signing keys (account auth tokens).
+    pub accounts: Arc<Accounts>,
+    /// Timeouts and retries.
+    pub settings: WebhookSettings,
+    client: reqwest::Client,
+}
+
+impl Hooks {
+    /// Hooks over a loaded directory.
+    pub fn new(
+        directory: config::Directory,
+        accounts: Arc<Accounts>,
+        settings: WebhookSettings,
+    ) -> Self {
+        Hooks {
+            directory,
+            accounts,
+            settings,
+            client: client(),
+        }
+    }
+
+    /// The HTTP client deliveries share.
+    pub fn client(&self) -> &reqwest::Client {
+        &self.client
+    }
+
+    /// The auth token that signs the account's webhooks.
+    pub fn signing_key(&self, account: &crate::ids::AccountSid) -> Option<String> {
+        self.accounts.get(account).map(|a| a.auth_token)
+    }
+
+    /// The outbox jobs of the post-events among `events`, caused by an action of `scope`
+    /// (none when its source does not fire webhooks), to be written with the change itself.
+    pub fn post_jobs(&self, scope: &Scope, events: &[ConversationEvent], now_ms: i64) -> Vec<Mutation> {
+        if !scope.source.fires_webhooks() {
+            return Vec::new();
+        }
+        let mut jobs = Vec::new();
+        for event in events {
+            let Some(name) = event.webhook_name() else {
+                continue;
+            };
+            let targets = self.directory.post_targets(
+                &scope.account,
+                event.service_sid(),
+                event.conversation_sid(),
+                name,
+                params::event_body(event),
+            );
+            if targets.is_empty() {
+                continue;
+            }
+            let mut base = params::common(
+                scope.account.as_str(),
+                name,
+                scope.source.as_str(),
+                scope.identity.as_deref(),
+            );
+            params::post_event(&mut base, event, now_ms / 1000);
+            for target in targets {
+                let mut form = base.clone();
+                if let Some((sid, kind)) = &target.scoped {
+                    form.push(("WebhookSid".into(), sid.to_string()));
+                    form.push(("WebhookType".into(), kind.clone()));
+                }
+                let job = OutboxJob::Webhook(WebhookJob {
+                    url: target.url,
+                    method: target.method,
+                    params: form,
+                    event: name.to_owned(),
+                });
+                jobs.push(Mutation::PutOutbox(OutboxRecord::new(
+                    scope.account.clone(),
+                    None,
+                    job,
+                    now_ms,
+                )));
+            }
+        }
+        jobs
+    }
+}
+
+/// The shared HTTP client: rustls with the *ring* provider and the system's certificates;
+/// per-request time limits.
+pub fn client() -> reqwest::Client {
+    install_tls_provider();
+    reqwest::Client::builder()
+        .connect_timeout(Duration::from_secs(5))
+        .user_agent("TwilioProxy/1.1 (Switchboard)")
+        .build()
+        .unwrap_or_default()
+}
+
+/// What a webhook endpoint answered.
+#[derive(Debug)]
+pub struct Answer {
+    /// HTTP status.
+    pub status: u16,
+    /// Body (pre-events read it; post-events ignore it).
+    pub body: bytes::Bytes,
+}
+
+/// Sends one signed webhook request: `POST` with a form body, or `GET` with the parameters in
+/// the query (then only the URL is signed). A URL fragment (Twilio's connection overrides) is
+/// not sent. `idempotency` goes in `I-Twilio-Idempotency-Token`.
+pub async fn send(
+    client: &reqwest::Client,
+    url: &str,
+    method: &str,
+    params: &[(String, String)],
+    auth_token: &str,
+    idempotency: Option<&str>,
+    timeout: Duration,
+) -> Result<Answer, String> {
+    let url = url.split('#').next().unwrap_or(url);
+    let request = if method.eq_ignore_ascii_case("GET") {
+        let query: String = form_urlencoded::Serializer::new(String::new())
+            .extend_pairs(params)
+            .finish();
+        let full = if query.is_empty() {
+            url.to_owned()
+        } else if url.contains('?') {
+            format!("{url}&{query}")
+        } else {
+            format!("{url}?{query}")
+        };
+        let sig = signature::sign(auth_token, &full, &[]);
+        client.get(&full).header("X-Twilio-Signature", sig)
+    } else {
+        let sig = signature::sign(auth_token, url, params);
+        client
+            .post(url)
+            .header("X-Twilio-Signature", sig)
+            .form(params)
+    };
+    let request = match idempotency {
+        Some(token) => request.header("I-Twilio-Idempotency-Token", token),
+        None => request,
+    };
+    let response = request
+        .timeout(timeout)
+        .send()
+        .await
+        .map_err(|e| chain(&e))?;
+    let status = response.status().as_u16();
+    let body = response.bytes().await.unwrap_or_default();
+    Ok(Answer { status, body })
+}
+
+/// Posts Twilio-style signed form callbacks, best effort (used where no outbox applies).
 #[derive(Clone)]
 pub struct Poster {
     client: reqwest::Client,
@@ -20,15 +186,9 @@ impl Default for Poster {
 }
 
 impl Poster {
-    /// A poster with a 15 s timeout (TaskRouter's limit). HTTPS uses rustls with the *ring*
-    /// provider and the system's certificate store.
+    /// A poster on the shared client settings.
     pub fn new() -> Self {
-        install_tls_provider();
-        let client = reqwest::Client::builder()
-            .timeout(Duration::from_secs(15))
-            .build()
-            .unwrap_or_default();
-        Poster { client }
+        Poster { client: client() }
     }
 
     /// Posts `params` to `url`, signed with `auth_token`; retries up to `attempts` times with
@@ -40,7 +200,6 @@ impl Poster {
         auth_token: &str,
         attempts: u32,
     ) -> Result<u16, String> {
-        let sig = signature::sign(auth_token, url, params);
         let mut delay = Duration::from_millis(250);
         let mut last = String::new();
         for attempt in 0..attempts.max(1) {
@@ -48,17 +207,20 @@ impl Poster {
                 tokio::time::sleep(delay).await;
                 delay *= 2;
             }
-            let sent = self
-                .client
-                .post(url)
-                .header("X-Twilio-Signature", &sig)
-                .form(params)
-                .send()
-                .await;
+            let sent = send(
+                &self.client,
+                url,
+                "POST",
+                params,
+                auth_token,
+                None,
+                Duration::from_secs(15),
+            )
+            .await;
             match sent {
-                Ok(resp) if !resp.status().is_server_error() => return Ok(resp.status().as_u16()),
-                Ok(resp) => last = format!("status {}", resp.status()),
-                Err(e) => last = chain(&e),
+                Ok(answer) if answer.status < 500 => return Ok(answer.status),
+                Ok(answer) => last = format!("status {}", answer.status),
+                Err(e) => last = e,
             }
         }
         Err(last)
@@ -66,7 +228,7 @@ impl Poster {
 }
 
 /// An error with its causes (`reqwest` hides the TLS or connection reason in them).
-fn chain(err: &dyn std::error::Error) -> String {
+pub fn chain(err: &dyn std::error::Error) -> String {
     let mut text = err.to_string();
     let mut source = err.source();
     while let Some(cause) = source {

@@ -354,6 +354,26 @@ fn apply(conn: &Connection, mutation: &Mutation) -> Result<(), StoreError> {
                 params![d.sid, d.kind, d.scope, d.alt, d.data],
             )?;
         }
+        Mutation::PutOutbox(o) => {
+            exec(
+                conn,
+                "INSERT INTO outbox (id, account_sid, lane, dead, next_attempt_ms, data)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6)
+                 ON CONFLICT(id) DO UPDATE SET dead = excluded.dead,
+                   next_attempt_ms = excluded.next_attempt_ms, data = excluded.data",
+                params![
+                    o.id,
+                    o.account_sid.as_str(),
+                    o.lane,
+                    o.dead,
+                    o.next_attempt_ms,
+                    json(o)?
+                ],
+            )?;
+        }
+        Mutation::DeleteOutbox(id) => {
+            exec(conn, "DELETE FROM outbox WHERE id = ?1", [id])?;
+        }
         Mutation::DeleteDoc(sid) => {
             exec(conn, "DELETE FROM docs WHERE sid = ?1", [sid])?;
         }

@@ -4,6 +4,7 @@
 
 mod apply;
 mod checkpoint;
+mod outbox;
 mod reads;
 mod schema;
 mod writer;

@@ -14,7 +14,7 @@ use crate::store::{
     MessageRange, MessageStore, Page, PageRequest, ParticipantKey, RoutingEventFilter, StoreError,
 };
 
-fn decode<T: DeserializeOwned>(data: &str) -> Result<T, StoreError> {
+pub(super) fn decode<T: DeserializeOwned>(data: &str) -> Result<T, StoreError> {
     serde_json::from_str(data).map_err(|e| StoreError::Database(format!("decode: {e}")))
 }
 
@@ -31,7 +31,7 @@ fn one<T: DeserializeOwned>(
 /// How many client message ids an actor reloads to recognise retried sends.
 const RECENT_CLIENT_IDS: i64 = 1024;
 
-fn page<T: DeserializeOwned>(
+pub(super) fn page<T: DeserializeOwned>(
     conn: &Connection,
     sql: &str,
     args: &[&dyn ToSql],
@@ -351,6 +351,31 @@ impl ConversationStore for SqliteStore {
                 ),
                 &[&key, &conversation.as_str()],
             )
+        })
+        .await
+    }
+
+    async fn binding_conversation(
+        &self,
+        account: &AccountSid,
+        address: &str,
+        proxy_address: &str,
+    ) -> Result<Option<ConversationSid>, StoreError> {
+        let (account, address, proxy) = (account.clone(), address.to_owned(), proxy_address.to_owned());
+        self.read(move |c| {
+            let sid: Option<String> = c
+                .query_row(
+                    "SELECT conversation_sid FROM address_bindings
+                     WHERE account_sid = ?1 AND address = ?2 AND proxy_address = ?3",
+                    params![account.as_str(), address, proxy],
+                    |r| r.get(0),
+                )
+                .optional()?;
+            sid.map(|s| {
+                s.parse()
+                    .map_err(|_| StoreError::Database(format!("bad conversation sid {s}")))
+            })
+            .transpose()
         })
         .await
     }

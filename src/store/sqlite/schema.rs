@@ -187,6 +187,22 @@ const MIGRATIONS: &[&str] = &[
     );
     CREATE INDEX routing_events_workspace ON routing_events(workspace_sid, seq);
     "#,
+    // 8: the outbox of deliveries (webhooks, channel sends), written with the change that
+    // caused them; dead letters stay until replayed.
+    r#"
+    CREATE TABLE outbox (
+        seq INTEGER PRIMARY KEY AUTOINCREMENT,
+        id TEXT NOT NULL UNIQUE,
+        account_sid TEXT NOT NULL,
+        lane TEXT,
+        dead INTEGER NOT NULL,
+        next_attempt_ms INTEGER NOT NULL,
+        data TEXT NOT NULL
+    );
+    CREATE INDEX outbox_due ON outbox(next_attempt_ms, seq) WHERE dead = 0;
+    CREATE INDEX outbox_lane ON outbox(lane, seq) WHERE dead = 0 AND lane IS NOT NULL;
+    CREATE INDEX outbox_dead ON outbox(account_sid, seq) WHERE dead = 1;
+    "#,
 ];
 
 /// Brings the database schema up to date.

@@ -1,0 +1,208 @@
+//! The outbox dispatcher: sends the deliveries that committed changes wrote to the outbox
+//! (`store::outbox`) — webhook requests and messages for channel providers. A job that fails
+//! is retried with exponential backoff; one that keeps failing becomes a dead letter (a channel
+//! send also ends with a `failed` receipt, so nothing is dropped silently). Jobs of one lane
+//! (a conversation's channel sends) go one at a time, in order; the rest run concurrently up
+//! to `webhooks.concurrency`. Jobs survive a crash: they are rows, deleted only once sent.
+
+use std::collections::HashSet;
+use std::sync::Arc;
+use std::time::Duration;
+
+use actix_web::web;
+use tokio::sync::Notify;
+use tokio::task::JoinSet;
+
+use crate::api::AppState;
+use crate::routing::model::now_ms;
+use crate::store::Mutation;
+use crate::store::outbox::{OutboxJob, OutboxRecord};
+
+/// Wakes the dispatcher when new jobs committed.
+#[derive(Default)]
+pub struct Outbox {
+    wake: Notify,
+}
+
+impl Outbox {
+    /// Tells the dispatcher new jobs are waiting.
+    pub fn wake(&self) {
+        self.wake.notify_one();
+    }
+}
+
+/// How one attempt went.
+#[derive(Debug)]
+pub enum Attempt {
+    /// Delivered: the job is done.
+    Delivered,
+    /// Failed; worth retrying.
+    Retry(String),
+    /// Failed for good (the provider refused the message); `code` is its error code.
+    Permanent {
+        /// Why.
+        error: String,
+        /// The provider's error code, if it gave one.
+        code: Option<u32>,
+    },
+}
+
+/// Runs the dispatcher until the process ends.
+pub async fn run(state: web::Data<AppState>) {
+    let concurrency = state.settings.webhooks.concurrency;
+    let mut inflight: HashSet<String> = HashSet::new();
+    let mut tasks: JoinSet<String> = JoinSet::new();
+    loop {
+        let mut started = 0;
+        if tasks.len() < concurrency {
+            match state
+                .store
+                .due_jobs(now_ms(), (concurrency * 2) as u32)
+                .await
+            {
+                Ok(jobs) => {
+                    for job in jobs {
+                        if tasks.len() >= concurrency {
+                            break;
+                        }
+                        if !inflight.insert(job.id.clone()) {
+                            continue;
+                        }
+                        started += 1;
+                        let state = state.clone();
+                        tasks.spawn(async move {
+                            let id = job.id.clone();
+                            attempt(&state, job).await;
+                            id
+                        });
+                    }
+                }
+                Err(e) => tracing::error!(error = %e, "reading the outbox failed"),
+            }
+        }
+        let wait = if started > 0 && tasks.len() < concurrency {
+            Duration::ZERO
+        } else {
+            match state.store.next_due().await {
+                Ok(Some(due)) if inflight.is_empty() => {
+                    Duration::from_millis((due - now_ms()).clamp(0, 1000) as u64)
+                }
+                _ => Duration::from_secs(1),
+            }
+        };
+        if wait.is_zero() {
+            continue;
+        }
+        tokio::select! {
+            Some(done) = tasks.join_next(), if !tasks.is_empty() => {
+                if let Ok(id) = done {
+                    inflight.remove(&id);
+                }
+                while let Some(Ok(id)) = tasks.try_join_next() {
+                    inflight.remove(&id);
+                }
+            }
+            () = state.outbox.wake.notified() => {}
+            () = tokio::time::sleep(wait) => {}
+        }
+    }
+}
+
+/// Makes one attempt at `job` and records what became of it.
+async fn attempt(state: &web::Data<AppState>, mut job: OutboxRecord) {
+    let outcome = match &job.job {
+        OutboxJob::Webhook(w) => deliver_webhook(state, &job, w).await,
+        OutboxJob::ChannelSend(send) => crate::channels::outbound::send(state, &job, send).await,
+    };
+    job.attempts += 1;
+    job.date_updated = now_ms() / 1000;
+    let max = match job.job {
+        OutboxJob::Webhook(_) => state.settings.webhooks.max_attempts,
+        OutboxJob::ChannelSend(_) => state.settings.channels.max_attempts,
+    };
+    let unit = match outcome {
+        Attempt::Delivered => vec![Mutation::DeleteOutbox(job.id.clone())],
+        Attempt::Retry(error) if job.attempts < max => {
+            let backoff = backoff(&state.settings.webhooks, job.attempts);
+            tracing::info!(job = %job.id, event = job.label(), attempt = job.attempts, error = %error, retry_in = ?backoff, "delivery failed; will retry");
+            job.last_error = Some(error);
+            job.next_attempt_ms = now_ms() + backoff.as_millis() as i64;
+            vec![Mutation::PutOutbox(job)]
+        }
+        Attempt::Retry(error) => give_up(state, job, error, None).await,
+        Attempt::Permanent { error, code } => give_up(state, job, error, code).await,
+    };
+    if let Err(e) = state.store.submit(unit).await {
+        tracing::error!(error = %e, "recording a delivery attempt failed");
+    }
+}
+
+/// Parks the job as a dead letter; a channel send also records its `failed` receipt.
+async fn give_up(
+    state: &web::Data<AppState>,
+    mut job: OutboxRecord,
+    error: String,
+    code: Option<u32>,
+) -> Vec<Mutation> {
+    tracing::warn!(job = %job.id, event = job.label(), attempts = job.attempts, error = %error, "delivery gave up; kept as a dead letter");
+    if let OutboxJob::ChannelSend(send) = &job.job {
+        crate::channels::outbound::failed(state, send, code).await;
+    }
+    job.dead = true;
+    job.last_error = Some(error);
+    vec![Mutation::PutOutbox(job)]
+}
+
+/// The wait after `attempts` failures: `initial_backoff × 2^(attempts-1)`, capped.
+pub fn backoff(settings: &crate::config::WebhookSettings, attempts: u32) -> Duration {
+    let factor = 2u32.saturating_pow(attempts.saturating_sub(1).min(20));
+    settings
+        .initial_backoff
+        .saturating_mul(factor)
+        .min(settings.max_backoff)
+}
+
+async fn deliver_webhook(
+    state: &AppState,
+    job: &OutboxRecord,
+    w: &crate::store::outbox::WebhookJob,
+) -> Attempt {
+    let Some(token) = state.hooks.signing_key(&job.account_sid) else {
+        return Attempt::Permanent {
+            error: "the account no longer exists".into(),
+            code: None,
+        };
+    };
+    let mut params = w.params.clone();
+    if params.iter().any(|(k, _)| k == "WebhookSid") {
+        params.push(("RetryCount".into(), job.attempts.to_string()));
+    }
+    let sent = crate::webhooks::send(
+        state.hooks.client(),
+        &w.url,
+        &w.method,
+        &params,
+        &token,
+        Some(&job.id),
+        state.settings.webhooks.timeout,
+    )
+    .await;
+    match sent {
+        Ok(answer) if (200..300).contains(&answer.status) => Attempt::Delivered,
+        Ok(answer) => Attempt::Retry(format!("HTTP {}", answer.status)),
+        Err(e) => Attempt::Retry(e),
+    }
+}
+
+/// Puts a dead letter back in line (attempts start over).
+pub fn revive(mut job: OutboxRecord) -> OutboxRecord {
+    job.dead = false;
+    job.attempts = 0;
+    job.last_error = None;
+    job.next_attempt_ms = now_ms();
+    job.date_updated = now_ms() / 1000;
+    job
+}
+
+/// Shared handle type.
+pub type Handle = Arc<Outbox>;
