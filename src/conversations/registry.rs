@@ -114,7 +114,7 @@ mod tests {
     use crate::store::records::now;
     use crate::store::sqlite::SqliteStore;
 
-    fn registry(dir: &std::path::Path, idle: Duration) -> (Arc<Registry>, Arc<dyn EventBus>) {
+    async fn registry(dir: &std::path::Path, idle: Duration) -> (Arc<Registry>, Arc<dyn EventBus>) {
         let settings = Settings::default();
         let store = Arc::new(SqliteStore::open(dir, &settings.store).expect("store"));
         let bus: Arc<dyn EventBus> = Arc::new(LocalBus::default());
@@ -122,11 +122,21 @@ mod tests {
         let mut conversations = settings.conversations.clone();
         conversations.actor_idle_timeout = idle;
         conversations.rate_limit_per_second = 0;
+        let accounts = crate::accounts::Accounts::load(store.clone())
+            .await
+            .expect("accounts");
+        let hooks = crate::webhooks::Hooks::new(
+            crate::webhooks::config::Directory::default(),
+            Arc::new(accounts),
+            settings.webhooks.clone(),
+        );
         let registry = Registry::new(ActorDeps {
             store,
             bus: bus.clone(),
             timers,
             settings: conversations,
+            hooks: Arc::new(hooks),
+            outbox: Arc::default(),
         });
         (Arc::new(registry), bus)
     }
@@ -166,7 +176,7 @@ mod tests {
     #[actix_rt::test]
     async fn subscribers_see_every_message_once_in_index_order() {
         let dir = tempfile::tempdir().expect("tmp");
-        let (registry, bus) = registry(dir.path(), Duration::from_secs(60));
+        let (registry, bus) = registry(dir.path(), Duration::from_secs(60)).await;
         let scope = scope();
         let record = new_conversation(&scope, ConversationDraft::default(), now());
         let sid = record.sid.clone();
@@ -198,7 +208,7 @@ mod tests {
     #[actix_rt::test]
     async fn idle_actors_stop_and_reload_their_state() {
         let dir = tempfile::tempdir().expect("tmp");
-        let (registry, _bus) = registry(dir.path(), Duration::from_millis(200));
+        let (registry, _bus) = registry(dir.path(), Duration::from_millis(200)).await;
         let scope = scope();
         let record = new_conversation(&scope, ConversationDraft::default(), now());
         let sid = record.sid.clone();
