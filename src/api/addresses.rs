@@ -163,10 +163,9 @@ async fn routing(
     }
     let r = current.get_or_insert_with(AddressRouting::default);
     if let Some(ws) = p.text("Routing.WorkspaceSid", 34)? {
-        state
-            .routers
-            .get(&caller.account, &ws)
-            .map_err(|_| ApiError::invalid("Routing.WorkspaceSid", "is not a workspace of this account"))?;
+        state.routers.get(&caller.account, &ws).map_err(|_| {
+            ApiError::invalid("Routing.WorkspaceSid", "is not a workspace of this account")
+        })?;
         r.workspace_sid = Some(ws);
     }
     if let Some(wf) = p.text("Routing.WorkflowSid", 34)? {
@@ -181,7 +180,12 @@ async fn routing(
     if let Some(text) = p.json_text("Routing.Attributes")? {
         match serde_json::from_str::<Value>(&text) {
             Ok(Value::Object(map)) => r.attributes = map,
-            _ => return Err(ApiError::invalid("Routing.Attributes", "must be a JSON object")),
+            _ => {
+                return Err(ApiError::invalid(
+                    "Routing.Attributes",
+                    "must be a JSON object",
+                ));
+            }
         }
     }
     Ok(())

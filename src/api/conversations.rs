@@ -125,7 +125,11 @@ async fn draft(ctx: &Ctx, p: &Params) -> Result<ConversationDraft, ApiError> {
 pub async fn create(ctx: Ctx, req: HttpRequest, p: Params) -> Result<HttpResponse, ApiError> {
     idempotency::once(&ctx.state, &req, &ctx.scope.account, &p, || async {
         let record = new_conversation(&ctx.scope, draft(&ctx, &p).await?, now());
-        let (record, _) = ctx.state.registry.create(record, Vec::new(), ctx.scope.source).await?;
+        let (record, _) = ctx
+            .state
+            .registry
+            .create(record, Vec::new(), ctx.scope.source)
+            .await?;
         Ok((
             StatusCode::CREATED,
             render::conversation(&ctx.base, &record),
@@ -166,7 +170,11 @@ pub async fn create_with_participants(
             }
             participants.push(new_participant(&record, d, at));
         }
-        let (record, participants) = ctx.state.registry.create(record, participants, ctx.scope.source).await?;
+        let (record, participants) = ctx
+            .state
+            .registry
+            .create(record, participants, ctx.scope.source)
+            .await?;
         let mut body = render::conversation(&ctx.base, &record);
         body["participants"] = participants
             .iter()

@@ -187,7 +187,8 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     media_routes(cfg, "/mcs/v1");
     media_routes(cfg, "/v1");
     cfg.service(
-        resource("/channels/twilio/inbound").route(web::post().to(crate::channels::twilio::inbound)),
+        resource("/channels/twilio/inbound")
+            .route(web::post().to(crate::channels::twilio::inbound)),
     );
     cfg.service(
         resource("/channels/twilio/status").route(web::post().to(crate::channels::twilio::status)),

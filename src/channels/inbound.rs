@@ -10,7 +10,9 @@ use actix_web::web;
 use crate::addresses::{self, AddressRecord};
 use crate::api::AppState;
 use crate::conversations::commands::PostMessage;
-use crate::conversations::drafts::{ConversationDraft, MessageDraft, ParticipantDraft, Scope, Source};
+use crate::conversations::drafts::{
+    ConversationDraft, MessageDraft, ParticipantDraft, Scope, Source,
+};
 use crate::conversations::state::{new_conversation, new_participant};
 use crate::error::ApiError;
 use crate::ids::{AccountSid, ConversationSid, MediaSid, WebhookSid};
@@ -110,7 +112,8 @@ pub async fn receive(
             (sid, service, false)
         }
         None => {
-            let (sid, service) = auto_create(state, account, address, channel, source, &msg).await?;
+            let (sid, service) =
+                auto_create(state, account, address, channel, source, &msg).await?;
             (sid, service, true)
         }
     };
@@ -216,7 +219,9 @@ async fn auto_create(
                 state.hooks.directory.remove_scoped(&sid, &hook.sid);
                 let _ = state
                     .store
-                    .submit(vec![crate::store::Mutation::DeleteDoc(hook.sid.to_string())])
+                    .submit(vec![crate::store::Mutation::DeleteDoc(
+                        hook.sid.to_string(),
+                    )])
                     .await;
             }
             Err(e)

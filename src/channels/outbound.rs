@@ -61,7 +61,9 @@ fn scope(account: &crate::ids::AccountSid, job: &ChannelSendJob) -> Scope {
         account: account.clone(),
         service: job.service_sid.clone(),
         identity: None,
-        source: Source::Channel(super::source_name(crate::api::participants::channel_of(&job.to).unwrap_or("sms"))),
+        source: Source::Channel(super::source_name(
+            crate::api::participants::channel_of(&job.to).unwrap_or("sms"),
+        )),
     }
 }
 
@@ -94,7 +96,15 @@ pub async fn failed(state: &AppState, job: &ChannelSendJob, code: Option<u32>) {
         Ok(Some(c)) => c.record.account_sid,
         _ => return,
     };
-    record(state, &account, job, ReceiptStatus::Failed, None, Some(code.unwrap_or(30008))).await;
+    record(
+        state,
+        &account,
+        job,
+        ReceiptStatus::Failed,
+        None,
+        Some(code.unwrap_or(30008)),
+    )
+    .await;
 }
 
 /// Hands one message to the provider.
@@ -105,12 +115,25 @@ pub async fn send(
 ) -> Attempt {
     let media_urls = media_urls(state, outbox, job).await;
     let sent = match state.settings.channels.provider {
-        Provider::Simulator => Ok(state.channels.simulator.deliver(state, &outbox.account_sid, job, media_urls)),
+        Provider::Simulator => {
+            Ok(state
+                .channels
+                .simulator
+                .deliver(state, &outbox.account_sid, job, media_urls))
+        }
         Provider::Twilio => to_twilio(state, job, &media_urls).await,
     };
     match sent {
         Ok(provider_sid) => {
-            record(state, &outbox.account_sid, job, ReceiptStatus::Sent, Some(provider_sid), None).await;
+            record(
+                state,
+                &outbox.account_sid,
+                job,
+                ReceiptStatus::Sent,
+                Some(provider_sid),
+                None,
+            )
+            .await;
             Attempt::Delivered
         }
         Err(attempt) => attempt,
@@ -149,7 +172,11 @@ struct ApiMessage {
 }
 
 /// `POST {api_base_url}/2010-04-01/Accounts/{AC}/Messages.json`.
-async fn to_twilio(state: &AppState, job: &ChannelSendJob, media_urls: &[String]) -> Result<String, Attempt> {
+async fn to_twilio(
+    state: &AppState,
+    job: &ChannelSendJob,
+    media_urls: &[String],
+) -> Result<String, Attempt> {
     let t = &state.settings.channels.twilio;
     let url = format!(
         "{}/2010-04-01/Accounts/{}/Messages.json",
@@ -173,7 +200,10 @@ async fn to_twilio(state: &AppState, job: &ChannelSendJob, media_urls: &[String]
             .append_pair("MessageSid", job.message_sid.as_str())
             .append_pair("ParticipantSid", job.participant_sid.as_str())
             .finish();
-        form.push(("StatusCallback".into(), format!("{origin}/channels/twilio/status?{query}")));
+        form.push((
+            "StatusCallback".into(),
+            format!("{origin}/channels/twilio/status?{query}"),
+        ));
     }
     let response = state
         .hooks
@@ -189,7 +219,9 @@ async fn to_twilio(state: &AppState, job: &ChannelSendJob, media_urls: &[String]
     let answer: Option<ApiMessage> = response.json().await.ok();
     match (status.as_u16(), answer) {
         (200..=299, Some(ApiMessage { sid: Some(sid), .. })) => Ok(sid),
-        (200..=299, _) => Err(Attempt::Retry("the provider's answer had no message sid".into())),
+        (200..=299, _) => Err(Attempt::Retry(
+            "the provider's answer had no message sid".into(),
+        )),
         (429 | 500..=599, a) => Err(Attempt::Retry(format!(
             "HTTP {status}: {}",
             a.and_then(|a| a.message).unwrap_or_default()
@@ -197,7 +229,9 @@ async fn to_twilio(state: &AppState, job: &ChannelSendJob, media_urls: &[String]
         (_, a) => Err(Attempt::Permanent {
             error: format!(
                 "HTTP {status}: {}",
-                a.as_ref().and_then(|a| a.message.clone()).unwrap_or_default()
+                a.as_ref()
+                    .and_then(|a| a.message.clone())
+                    .unwrap_or_default()
             ),
             code: a.and_then(|a| a.code),
         }),

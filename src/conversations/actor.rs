@@ -16,7 +16,7 @@ use dashmap::DashMap;
 
 use super::ActorDeps;
 use super::commands::*;
-use super::drafts::Scope;
+use super::drafts::{Scope, Source};
 use super::events::ConversationEvent;
 use super::state::{Conversation, Plan};
 use crate::cluster::BusEvent;
@@ -24,6 +24,8 @@ use crate::error::ApiError;
 use crate::ids::{ConversationSid, MessageSid};
 use crate::store::records::{ConversationRecord, LoadedConversation, now};
 use crate::telemetry::metrics as telemetry;
+use crate::webhooks::params;
+use crate::webhooks::pre::{self, PreOutcome};
 
 /// Where the actor is in its life.
 enum Phase {
@@ -218,37 +220,92 @@ impl ConversationActor {
     fn commit_then<T: Send + 'static>(
         &mut self,
         plan: Plan<T>,
+        scope: &Scope,
         after: impl FnOnce(&mut Self, &T) + 'static,
-    ) -> AtomicResponse<Self, Reply<T>> {
+    ) -> ResponseActFuture<Self, Reply<T>> {
         let seq = self.publisher.reserve();
         let Plan {
             value,
-            mutations,
+            mut mutations,
             events,
             conversation,
         } = plan;
+        let wake = self.side_effects(scope, &events, &mut mutations);
         let commit = self.deps.store.submit(mutations);
         self.inflight += 1;
-        AtomicResponse::new(Box::pin(commit.into_actor(self).map(
-            move |result, act, _ctx| {
-                act.inflight -= 1;
-                match result {
-                    Ok(()) => {
-                        if let Some(c) = act.conversation_mut() {
-                            c.commit_conversation(conversation);
-                        }
-                        after(act, &value);
-                        act.publisher.complete(seq, events, &act.deps);
-                        act.schedule_timers();
-                        Ok(value)
+        Box::pin(commit.into_actor(self).map(move |result, act, _ctx| {
+            act.inflight -= 1;
+            match result {
+                Ok(()) => {
+                    if wake {
+                        act.deps.outbox.wake();
                     }
-                    Err(e) => {
-                        act.publisher.complete(seq, Vec::new(), &act.deps);
-                        Err(e.into())
+                    if let Some(c) = act.conversation_mut() {
+                        c.commit_conversation(conversation);
                     }
+                    after(act, &value);
+                    act.publisher.complete(seq, events, &act.deps);
+                    act.schedule_timers();
+                    Ok(value)
                 }
-            },
-        )))
+                Err(e) => {
+                    act.publisher.complete(seq, Vec::new(), &act.deps);
+                    Err(e.into())
+                }
+            }
+        }))
+    }
+
+    /// Adds to `mutations` the outbox jobs `events` cause — post-event webhooks and messages
+    /// for messaging participants — so they commit with the change. True when there are any.
+    fn side_effects(
+        &self,
+        scope: &Scope,
+        events: &[ConversationEvent],
+        mutations: &mut Vec<crate::store::Mutation>,
+    ) -> bool {
+        let before = mutations.len();
+        let now_ms = crate::routing::model::now_ms();
+        mutations.extend(self.deps.hooks.post_jobs(scope, events, now_ms));
+        if let Phase::Live(c) = &self.phase {
+            for event in events {
+                if let ConversationEvent::MessageAdded(m) = event {
+                    mutations.extend(crate::channels::outbound::jobs(m, &c.participants));
+                }
+            }
+        }
+        mutations.len() > before
+    }
+
+    /// Asks the pre-event webhook (if any) before running `then`: the mailbox waits for the
+    /// hook and for whatever `then` waits for, so actions keep their order. A rejection
+    /// answers the caller with 403 and performs nothing.
+    fn hooked<T: Send + 'static>(
+        &mut self,
+        ctx: &mut Context<Self>,
+        hook: Option<futures_util::future::BoxFuture<'static, PreOutcome>>,
+        then: impl FnOnce(
+            &mut Self,
+            serde_json::Map<String, serde_json::Value>,
+        ) -> ResponseActFuture<Self, Reply<T>>
+        + 'static,
+    ) -> ResponseActFuture<Self, Reply<T>> {
+        let Some(hook) = hook else {
+            return then(self, serde_json::Map::new());
+        };
+        self.inflight += 1;
+        let (tx, rx) = tokio::sync::oneshot::channel();
+        ctx.wait(hook.into_actor(self).then(move |outcome, act, _ctx| {
+            act.inflight -= 1;
+            let run: ResponseActFuture<Self, Reply<T>> = match outcome {
+                PreOutcome::Proceed(changes) => then(act, changes),
+                PreOutcome::Reject(why) => Box::pin(fut::ready(Err(ApiError::Forbidden(why)))),
+            };
+            run.map(move |result, _, _| {
+                let _ = tx.send(result);
+            })
+        }));
+        Box::pin(async move { rx.await.unwrap_or(Err(ApiError::Unavailable)) }.into_actor(self))
     }
 }
 
@@ -258,16 +315,21 @@ impl ConversationActor {
     fn submit_plan<T: 'static>(
         &mut self,
         plan: Plan<T>,
+        scope: &Scope,
     ) -> impl ActorFuture<Self, Output = Reply<T>> + use<T> {
         let seq = self.publisher.reserve();
         let Plan {
             value,
-            mutations,
+            mut mutations,
             events,
             ..
         } = plan;
+        let wake = self.side_effects(scope, &events, &mut mutations);
         let commit = self.deps.store.submit(mutations);
         commit.into_actor(self).map(move |result, act, _| {
+            if wake && result.is_ok() {
+                act.deps.outbox.wake();
+            }
             let published = if result.is_ok() { events } else { Vec::new() };
             act.publisher.complete(seq, published, &act.deps);
             result.map(|()| value).map_err(ApiError::from)
@@ -314,6 +376,10 @@ fn check_author(
 
 fn refuse<T: 'static>(err: ApiError) -> AtomicResponse<ConversationActor, Reply<T>> {
     AtomicResponse::new(Box::pin(fut::ready(Err(err))))
+}
+
+fn fail<T: 'static>(err: ApiError) -> ResponseActFuture<ConversationActor, Reply<T>> {
+    Box::pin(fut::ready(Err(err)))
 }
 
 impl Actor for ConversationActor {
@@ -372,72 +438,153 @@ impl Handler<Create> for ConversationActor {
         )>,
     >;
 
-    fn handle(&mut self, msg: Create, _ctx: &mut Self::Context) -> Self::Result {
+    fn handle(&mut self, msg: Create, ctx: &mut Self::Context) -> Self::Result {
         if !matches!(self.phase, Phase::Creating) {
             return refuse(ApiError::Internal);
         }
-        let Create {
-            record,
-            participants,
-            source,
-        } = msg;
-        let _ = source;
+        let scope = Scope {
+            account: msg.record.account_sid.clone(),
+            service: msg.record.service_sid.clone(),
+            identity: None,
+            source: msg.source,
+        };
+        let record = msg.record.clone();
+        let hook = self.deps.hooks.pre(&scope, "onConversationAdd", |p| {
+            params::push_conversation_add(p, &record, msg.participants.first());
+        });
+        AtomicResponse::new(self.hooked(ctx, hook, move |act, changes| {
+            let Create {
+                mut record,
+                participants,
+                ..
+            } = msg;
+            match pre::text_field(&changes, "friendly_name") {
+                Ok(Some(name)) => record.friendly_name = Some(name),
+                Ok(None) => {}
+                Err(e) => return fail(ApiError::InvalidParameter(e)),
+            }
+            act.create(record, participants, scope)
+        }))
+    }
+}
+
+impl ConversationActor {
+    fn create(
+        &mut self,
+        record: ConversationRecord,
+        participants: Vec<crate::store::records::ParticipantRecord>,
+        scope: Scope,
+    ) -> ResponseActFuture<
+        Self,
+        Reply<(
+            ConversationRecord,
+            Vec<crate::store::records::ParticipantRecord>,
+        )>,
+    > {
         let mut mutations = vec![crate::store::Mutation::InsertConversation(record.clone())];
         let mut events = vec![ConversationEvent::ConversationAdded(record.clone())];
         for p in &participants {
             mutations.push(crate::store::Mutation::InsertParticipant(p.clone()));
             events.push(ConversationEvent::ParticipantAdded(p.clone()));
         }
+        let wake = self.side_effects(&scope, &events, &mut mutations);
         let seq = self.publisher.reserve();
         let commit = self.deps.store.submit(mutations);
         self.inflight += 1;
-        AtomicResponse::new(Box::pin(commit.into_actor(self).map(
-            move |result, act, ctx| {
-                act.inflight -= 1;
-                match result {
-                    Ok(()) => {
-                        act.phase = Phase::Live(Box::new(Conversation {
-                            record: record.clone(),
-                            next_index: 0,
-                            participants: participants.clone(),
-                        }));
-                        act.publisher.complete(seq, events, &act.deps);
-                        act.schedule_timers();
-                        Ok((record, participants))
+        Box::pin(commit.into_actor(self).map(move |result, act, ctx| {
+            act.inflight -= 1;
+            match result {
+                Ok(()) => {
+                    if wake {
+                        act.deps.outbox.wake();
                     }
-                    Err(e) => {
-                        act.phase = Phase::Missing;
-                        ctx.stop();
-                        Err(e.into())
-                    }
+                    act.phase = Phase::Live(Box::new(Conversation {
+                        record: record.clone(),
+                        next_index: 0,
+                        participants: participants.clone(),
+                    }));
+                    act.publisher.complete(seq, events, &act.deps);
+                    act.schedule_timers();
+                    Ok((record, participants))
                 }
-            },
-        )))
+                Err(e) => {
+                    act.phase = Phase::Missing;
+                    ctx.stop();
+                    Err(e.into())
+                }
+            }
+        }))
+    }
+
+    /// The live conversation (scope already checked when the command arrived).
+    fn current(&self) -> Result<&Conversation, ApiError> {
+        match &self.phase {
+            Phase::Live(c) => Ok(c),
+            _ => Err(self.not_found()),
+        }
     }
 }
 
 impl Handler<UpdateConversation> for ConversationActor {
     type Result = AtomicResponse<Self, Reply<ConversationRecord>>;
 
-    fn handle(&mut self, msg: UpdateConversation, _ctx: &mut Self::Context) -> Self::Result {
-        match self
-            .live(&msg.scope)
-            .and_then(|c| c.plan_update(msg.changes, now()))
-        {
-            Ok(plan) => self.commit_then(plan, |_, _| {}),
-            Err(e) => refuse(e),
-        }
+    fn handle(&mut self, msg: UpdateConversation, ctx: &mut Self::Context) -> Self::Result {
+        let record = match self.live(&msg.scope) {
+            Ok(c) => c.record.clone(),
+            Err(e) => return refuse(e),
+        };
+        let hook = self
+            .deps
+            .hooks
+            .pre(&msg.scope, "onConversationUpdate", |p| {
+                params::conversation(p, &record)
+            });
+        AtomicResponse::new(self.hooked(ctx, hook, move |act, changes| {
+            let mut msg = msg;
+            match pre::text_field(&changes, "friendly_name") {
+                Ok(Some(name)) => msg.changes.friendly_name = Some(Some(name)),
+                Ok(None) => {}
+                Err(e) => return fail(ApiError::InvalidParameter(e)),
+            }
+            match act
+                .current()
+                .and_then(|c| c.plan_update(msg.changes, now()))
+            {
+                Ok(plan) => act.commit_then(plan, &msg.scope, |_, _| {}),
+                Err(e) => fail(e),
+            }
+        }))
     }
 }
 
 impl Handler<DeleteConversation> for ConversationActor {
     type Result = AtomicResponse<Self, Reply<()>>;
 
-    fn handle(&mut self, msg: DeleteConversation, _ctx: &mut Self::Context) -> Self::Result {
-        match self.live(&msg.scope).map(|c| c.plan_delete()) {
-            Ok(plan) => self.commit_then(plan, |act, _| act.phase = Phase::Missing),
-            Err(e) => refuse(e),
-        }
+    fn handle(&mut self, msg: DeleteConversation, ctx: &mut Self::Context) -> Self::Result {
+        let record = match self.live(&msg.scope) {
+            Ok(c) => c.record.clone(),
+            Err(e) => return refuse(e),
+        };
+        let hook = self
+            .deps
+            .hooks
+            .pre(&msg.scope, "onConversationRemove", |p| {
+                params::conversation(p, &record)
+            });
+        AtomicResponse::new(self.hooked(ctx, hook, move |act, _| {
+            match act.current().map(|c| c.plan_delete()) {
+                Ok(mut plan) => {
+                    // Its scoped webhooks go with it.
+                    plan.mutations
+                        .push(crate::store::Mutation::DeleteScope(act.sid.to_string()));
+                    act.commit_then(plan, &msg.scope, |act, _| {
+                        act.deps.hooks.directory.forget_conversation(&act.sid);
+                        act.phase = Phase::Missing;
+                    })
+                }
+                Err(e) => fail(e),
+            }
+        }))
     }
 }
 
@@ -445,12 +592,20 @@ impl Handler<ApplyTimers> for ConversationActor {
     type Result = AtomicResponse<Self, Reply<()>>;
 
     fn handle(&mut self, _msg: ApplyTimers, _ctx: &mut Self::Context) -> Self::Result {
-        let plan = match &self.phase {
-            Phase::Live(c) => c.plan_timers(now()),
+        let planned = match &self.phase {
+            Phase::Live(c) => c.plan_timers(now()).map(|plan| {
+                let scope = Scope {
+                    account: c.record.account_sid.clone(),
+                    service: c.record.service_sid.clone(),
+                    identity: None,
+                    source: Source::System,
+                };
+                (plan, scope)
+            }),
             _ => None,
         };
-        match plan {
-            Some(plan) => self.commit_then(plan, |_, _| {}),
+        match planned {
+            Some((plan, scope)) => AtomicResponse::new(self.commit_then(plan, &scope, |_, _| {})),
             None => {
                 self.schedule_timers();
                 refuse(ApiError::NotFound("no timer due".into()))
@@ -462,63 +617,102 @@ impl Handler<ApplyTimers> for ConversationActor {
 impl Handler<AddParticipant> for ConversationActor {
     type Result = AtomicResponse<Self, Reply<crate::store::records::ParticipantRecord>>;
 
-    fn handle(&mut self, msg: AddParticipant, _ctx: &mut Self::Context) -> Self::Result {
-        match self
-            .live(&msg.scope)
-            .and_then(|c| c.plan_add_participant(msg.draft, now()))
-        {
-            Ok(plan) => self.commit_then(plan, |act, p| {
-                if let Some(c) = act.conversation_mut() {
-                    c.participants.push(p.clone());
-                }
-            }),
-            Err(e) => refuse(e),
-        }
+    fn handle(&mut self, msg: AddParticipant, ctx: &mut Self::Context) -> Self::Result {
+        let sid = match self.live(&msg.scope) {
+            Ok(c) => c.record.sid.clone(),
+            Err(e) => return refuse(e),
+        };
+        let hook = self.deps.hooks.pre(&msg.scope, "onParticipantAdd", |p| {
+            params::participant_add(p, &sid, &msg.draft);
+        });
+        AtomicResponse::new(self.hooked(ctx, hook, move |act, _| {
+            match act
+                .current()
+                .and_then(|c| c.plan_add_participant(msg.draft, now()))
+            {
+                Ok(plan) => act.commit_then(plan, &msg.scope, |act, p| {
+                    if let Some(c) = act.conversation_mut() {
+                        c.participants.push(p.clone());
+                    }
+                }),
+                Err(e) => fail(e),
+            }
+        }))
     }
 }
 
 impl Handler<UpdateParticipant> for ConversationActor {
     type Result = AtomicResponse<Self, Reply<crate::store::records::ParticipantRecord>>;
 
-    fn handle(&mut self, msg: UpdateParticipant, _ctx: &mut Self::Context) -> Self::Result {
-        match self
-            .live(&msg.scope)
-            .and_then(|c| c.plan_update_participant(&msg.key, msg.changes, now()))
-        {
-            Ok(plan) => self.commit_then(plan, |act, p| {
-                if let Some(c) = act.conversation_mut()
-                    && let Some(slot) = c.participants.iter_mut().find(|x| x.sid == p.sid)
-                {
-                    *slot = p.clone();
-                }
-            }),
-            Err(e) => refuse(e),
-        }
+    fn handle(&mut self, msg: UpdateParticipant, ctx: &mut Self::Context) -> Self::Result {
+        let current = match self.live(&msg.scope) {
+            Ok(c) => c.participant(&msg.key).cloned(),
+            Err(e) => return refuse(e),
+        };
+        // Read-horizon moves are not "participant updates" for pre-event hooks.
+        let only_horizon = msg.changes.last_read_message_index.is_some()
+            && msg.changes.attributes.is_none()
+            && msg.changes.role_sid.is_none()
+            && msg.changes.identity.is_none();
+        let hook = match &current {
+            Some(x) if !only_horizon => {
+                self.deps.hooks.pre(&msg.scope, "onParticipantUpdate", |p| {
+                    params::participant(p, x)
+                })
+            }
+            _ => None,
+        };
+        AtomicResponse::new(self.hooked(ctx, hook, move |act, _| {
+            match act
+                .current()
+                .and_then(|c| c.plan_update_participant(&msg.key, msg.changes, now()))
+            {
+                Ok(plan) => act.commit_then(plan, &msg.scope, |act, p| {
+                    if let Some(c) = act.conversation_mut()
+                        && let Some(slot) = c.participants.iter_mut().find(|x| x.sid == p.sid)
+                    {
+                        *slot = p.clone();
+                    }
+                }),
+                Err(e) => fail(e),
+            }
+        }))
     }
 }
 
 impl Handler<RemoveParticipant> for ConversationActor {
     type Result = AtomicResponse<Self, Reply<crate::store::records::ParticipantRecord>>;
 
-    fn handle(&mut self, msg: RemoveParticipant, _ctx: &mut Self::Context) -> Self::Result {
-        match self
-            .live(&msg.scope)
-            .and_then(|c| c.plan_remove_participant(&msg.key))
-        {
-            Ok(plan) => self.commit_then(plan, |act, p| {
-                if let Some(c) = act.conversation_mut() {
-                    c.participants.retain(|x| x.sid != p.sid);
-                }
-            }),
-            Err(e) => refuse(e),
-        }
+    fn handle(&mut self, msg: RemoveParticipant, ctx: &mut Self::Context) -> Self::Result {
+        let current = match self.live(&msg.scope) {
+            Ok(c) => c.participant(&msg.key).cloned(),
+            Err(e) => return refuse(e),
+        };
+        let hook = current.as_ref().and_then(|x| {
+            self.deps.hooks.pre(&msg.scope, "onParticipantRemove", |p| {
+                params::participant(p, x)
+            })
+        });
+        AtomicResponse::new(self.hooked(ctx, hook, move |act, _| {
+            match act
+                .current()
+                .and_then(|c| c.plan_remove_participant(&msg.key))
+            {
+                Ok(plan) => act.commit_then(plan, &msg.scope, |act, p| {
+                    if let Some(c) = act.conversation_mut() {
+                        c.participants.retain(|x| x.sid != p.sid);
+                    }
+                }),
+                Err(e) => fail(e),
+            }
+        }))
     }
 }
 
 impl Handler<PostMessage> for ConversationActor {
     type Result = ResponseActFuture<Self, Reply<crate::store::records::MessageRecord>>;
 
-    fn handle(&mut self, msg: PostMessage, _ctx: &mut Self::Context) -> Self::Result {
+    fn handle(&mut self, msg: PostMessage, ctx: &mut Self::Context) -> Self::Result {
         let retried = msg
             .draft
             .client_message_id
@@ -528,23 +722,94 @@ impl Handler<PostMessage> for ConversationActor {
         if let Some(first) = retried {
             return self.answer_retry(&msg.scope, first);
         }
+        let (sid, author_sid) = match self.live(&msg.scope) {
+            Ok(c) => {
+                let author = msg.draft.author.as_deref().unwrap_or("system");
+                let participant = c
+                    .participants
+                    .iter()
+                    .find(|p| {
+                        p.identity.as_deref() == Some(author)
+                            || p.messaging_binding
+                                .as_ref()
+                                .and_then(|b| b.address.as_deref())
+                                == Some(author)
+                    })
+                    .map(|p| p.sid.to_string());
+                (c.record.sid.clone(), participant)
+            }
+            Err(e) => return fail(e),
+        };
+        let hook = self.deps.hooks.pre(&msg.scope, "onMessageAdd", |p| {
+            p.push(("ConversationSid".into(), sid.to_string()));
+            params::message_content(
+                p,
+                msg.draft.body.as_deref(),
+                msg.draft.author.as_deref().unwrap_or("system"),
+                author_sid.as_deref(),
+                msg.draft.attributes.as_deref().unwrap_or("{}"),
+                msg.draft.media.as_deref(),
+            );
+        });
+        self.hooked(ctx, hook, move |act, changes| {
+            let mut msg = msg;
+            if let Err(e) = apply_message_changes(&changes, &mut msg.draft) {
+                return fail(e);
+            }
+            act.post(msg)
+        })
+    }
+}
+
+/// Applies a pre-event webhook's `body`, `author` and `attributes` to a new message.
+fn apply_message_changes(
+    changes: &serde_json::Map<String, serde_json::Value>,
+    draft: &mut super::drafts::MessageDraft,
+) -> Result<(), ApiError> {
+    let text = |key| pre::text_field(changes, key).map_err(ApiError::InvalidParameter);
+    if let Some(body) = text("body")? {
+        draft.body = Some(body);
+    }
+    if let Some(author) = text("author")? {
+        draft.author = Some(author);
+    }
+    if let Some(attributes) = text("attributes")? {
+        match serde_json::from_str::<serde_json::Value>(&attributes) {
+            Ok(serde_json::Value::Object(_)) => draft.attributes = Some(attributes),
+            _ => {
+                return Err(ApiError::InvalidParameter(
+                    "the webhook's `attributes` must be a JSON object in a string".into(),
+                ));
+            }
+        }
+    }
+    Ok(())
+}
+
+impl ConversationActor {
+    /// Assigns the next index and submits the message; answers once it committed.
+    fn post(
+        &mut self,
+        msg: PostMessage,
+    ) -> ResponseActFuture<Self, Reply<crate::store::records::MessageRecord>> {
         let client_id = msg.draft.client_message_id.clone();
         let plan = match self
-            .live(&msg.scope)
+            .current()
             .and_then(|c| c.plan_message(msg.draft, now()))
         {
             Ok(plan) => plan,
-            Err(e) => return Box::pin(fut::ready(Err(e))),
+            Err(e) => return fail(e),
         };
         let Plan {
             value,
-            mutations,
+            mut mutations,
             events,
             conversation,
         } = plan;
         if let Some(id) = client_id {
             self.client_ids.insert(id, value.sid.clone());
         }
+        let wake = self.side_effects(&msg.scope, &events, &mut mutations);
         // Optimistic: the next command already sees this index as taken. If the commit fails
         // the actor stops and the next command reloads the truth from the store.
         if let Some(c) = self.conversation_mut() {
@@ -559,6 +824,9 @@ impl Handler<PostMessage> for ConversationActor {
             match result {
                 Ok(()) => {
                     metrics::counter!(telemetry::MESSAGES_COMMITTED).increment(1);
+                    if wake {
+                        act.deps.outbox.wake();
+                    }
                     act.publisher.complete(seq, events, &act.deps);
                     act.schedule_timers();
                     Ok(value)
@@ -601,7 +869,9 @@ impl Handler<EditMessage> for ConversationActor {
                     (Err(e), _) => Err(e.into()),
                 };
                 match planned {
-                    Ok(plan) => futures_util::future::Either::Left(act.submit_plan(plan)),
+                    Ok(plan) => {
+                        futures_util::future::Either::Left(act.submit_plan(plan, &msg.scope))
+                    }
                     Err(e) => futures_util::future::Either::Right(fut::ready(Err(e))),
                 }
             },
@@ -633,7 +903,9 @@ impl Handler<DeleteMessage> for ConversationActor {
                     (Err(e), _) => Err(e.into()),
                 };
                 match planned {
-                    Ok(plan) => futures_util::future::Either::Left(act.submit_plan(plan)),
+                    Ok(plan) => {
+                        futures_util::future::Either::Left(act.submit_plan(plan, &msg.scope))
+                    }
                     Err(e) => futures_util::future::Either::Right(fut::ready(Err(e))),
                 }
             },
@@ -705,7 +977,7 @@ impl Handler<RecordReceipt> for ConversationActor {
                 };
                 match planned {
                     Ok((Some(plan), _, _)) => {
-                        futures_util::future::Either::Left(act.submit_plan(plan))
+                        futures_util::future::Either::Left(act.submit_plan(plan, &msg.scope))
                     }
                     // Already there: answer with the current state, change nothing.
                     Ok((None, message, Some(existing))) => {

@@ -180,7 +180,10 @@ mod tests {
         let scope = scope();
         let record = new_conversation(&scope, ConversationDraft::default(), now());
         let sid = record.sid.clone();
-        registry.create(record, Vec::new(), scope.source).await.expect("created");
+        registry
+            .create(record, Vec::new(), scope.source)
+            .await
+            .expect("created");
         let mut events = bus.subscribe(&sid);
         // A live subscriber reads while the writes go on. The bus buffers 128 events per
         // conversation; a subscriber further behind is told it lagged (and resumes from the
@@ -212,7 +215,10 @@ mod tests {
         let scope = scope();
         let record = new_conversation(&scope, ConversationDraft::default(), now());
         let sid = record.sid.clone();
-        registry.create(record, Vec::new(), scope.source).await.expect("created");
+        registry
+            .create(record, Vec::new(), scope.source)
+            .await
+            .expect("created");
         assert_eq!(post(&registry, &sid, &scope, "a").await, 0);
         assert_eq!(post(&registry, &sid, &scope, "b").await, 1);
         let deadline = std::time::Instant::now() + Duration::from_secs(10);

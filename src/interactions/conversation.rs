@@ -74,7 +74,10 @@ pub async fn create_outbound(
             )
         })
         .collect();
-    let (record, _) = state.registry.create(record, participants, Source::Api { webhooks: false }).await?;
+    let (record, _) = state
+        .registry
+        .create(record, participants, Source::Api { webhooks: false })
+        .await?;
     Ok(record)
 }
 

@@ -204,7 +204,10 @@ impl Directory {
 
     /// Adds or replaces a scoped webhook.
     pub fn put_scoped(&self, hook: ScopedWebhook) {
-        let mut list = self.scoped.entry(hook.conversation_sid.clone()).or_default();
+        let mut list = self
+            .scoped
+            .entry(hook.conversation_sid.clone())
+            .or_default();
         match list.iter_mut().find(|h| h.sid == hook.sid) {
             Some(slot) => *slot = Arc::new(hook),
             None => list.push(Arc::new(hook)),
@@ -225,7 +228,12 @@ impl Directory {
 
     /// Where the pre-event `event` of a conversation in `service` goes: the service's
     /// pre-URL, then the account's, when their filters hold the event.
-    pub fn pre_targets(&self, account: &AccountSid, service: &ServiceSid, event: &str) -> Vec<Target> {
+    pub fn pre_targets(
+        &self,
+        account: &AccountSid,
+        service: &ServiceSid,
+        event: &str,
+    ) -> Vec<Target> {
         let mut out: Vec<Target> = Vec::new();
         for owner in [service.as_str(), account.as_str()] {
             if let Some(config) = self.configs.get(owner)
@@ -273,7 +281,10 @@ impl Directory {
                 let Some(url) = &hook.url else { continue };
                 let fires = match hook.target.as_str() {
                     "webhook" => hook.filters.iter().any(|f| f == event),
-                    "trigger" => event == "onMessageAdded" && body.is_some_and(|b| triggered(b, &hook.triggers)),
+                    "trigger" => {
+                        event == "onMessageAdded"
+                            && body.is_some_and(|b| triggered(b, &hook.triggers))
+                    }
                     _ => false,
                 };
                 if fires {
@@ -322,9 +333,18 @@ mod tests {
         d.set_config(per_service);
         let post = d.post_targets(&account, &service, &conversation, "onMessageAdded", None);
         assert_eq!(post.len(), 1, "{post:?}");
-        assert!(d.post_targets(&account, &service, &conversation, "onMessageRemoved", None).is_empty());
-        assert_eq!(d.pre_targets(&account, &service, "onMessageAdd")[0].url, "http://hooks/pre");
-        assert!(d.pre_targets(&account, &service, "onConversationAdd").is_empty());
+        assert!(
+            d.post_targets(&account, &service, &conversation, "onMessageRemoved", None)
+                .is_empty()
+        );
+        assert_eq!(
+            d.pre_targets(&account, &service, "onMessageAdd")[0].url,
+            "http://hooks/pre"
+        );
+        assert!(
+            d.pre_targets(&account, &service, "onConversationAdd")
+                .is_empty()
+        );
         d.put_scoped(ScopedWebhook {
             sid: WebhookSid::generate(),
             account_sid: account.clone(),
@@ -339,9 +359,21 @@ mod tests {
             date_created: 0,
             date_updated: 0,
         });
-        let with = d.post_targets(&account, &service, &conversation, "onMessageAdded", Some("I need help!"));
+        let with = d.post_targets(
+            &account,
+            &service,
+            &conversation,
+            "onMessageAdded",
+            Some("I need help!"),
+        );
         assert_eq!(with.len(), 2);
-        let without = d.post_targets(&account, &service, &conversation, "onMessageAdded", Some("helpful"));
+        let without = d.post_targets(
+            &account,
+            &service,
+            &conversation,
+            "onMessageAdded",
+            Some("helpful"),
+        );
         assert_eq!(without.len(), 1);
     }
 }

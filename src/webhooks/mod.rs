@@ -56,7 +56,12 @@ impl Hooks {
 
     /// The outbox jobs of the post-events among `events`, caused by an action of `scope`
     /// (none when its source does not fire webhooks), to be written with the change itself.
-    pub fn post_jobs(&self, scope: &Scope, events: &[ConversationEvent], now_ms: i64) -> Vec<Mutation> {
+    pub fn post_jobs(
+        &self,
+        scope: &Scope,
+        events: &[ConversationEvent],
+        now_ms: i64,
+    ) -> Vec<Mutation> {
         if !scope.source.fires_webhooks() {
             return Vec::new();
         }

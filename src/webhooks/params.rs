@@ -127,7 +127,11 @@ pub fn participant(p: &mut Params, x: &ParticipantRecord) {
 pub fn binding(p: &mut Params, x: &ParticipantRecord) {
     if let Some(b) = &x.messaging_binding {
         push_opt(p, "MessagingBinding.Address", b.address.as_deref());
-        push_opt(p, "MessagingBinding.ProxyAddress", b.proxy_address.as_deref());
+        push_opt(
+            p,
+            "MessagingBinding.ProxyAddress",
+            b.proxy_address.as_deref(),
+        );
         push_opt(
             p,
             "MessagingBinding.ProjectedAddress",
@@ -179,18 +183,28 @@ pub fn post_event(p: &mut Params, event: &ConversationEvent, removed_at: Timesta
             message(p, m);
             push(p, "DateRemoved", iso(removed_at));
         }
-        DeliveryUpdated { message: m, receipt } => {
+        DeliveryUpdated {
+            message: m,
+            receipt,
+        } => {
             push(p, "ConversationSid", m.conversation_sid.as_str());
             push(p, "ChatServiceSid", m.service_sid.as_str());
             push(p, "MessageSid", m.sid.as_str());
             push(p, "DeliveryReceiptSid", receipt.sid.as_str());
-            push_opt(p, "ChannelMessageSid", receipt.channel_message_sid.as_deref());
+            push_opt(
+                p,
+                "ChannelMessageSid",
+                receipt.channel_message_sid.as_deref(),
+            );
             push(p, "ParticipantSid", receipt.participant_sid.as_str());
             push(p, "Status", receipt.status.as_str());
             push(
                 p,
                 "ErrorCode",
-                receipt.error_code.map(|c| c.to_string()).unwrap_or_default(),
+                receipt
+                    .error_code
+                    .map(|c| c.to_string())
+                    .unwrap_or_default(),
             );
             push(p, "DateCreated", iso(receipt.date_created));
             push(p, "DateUpdated", iso(receipt.date_updated));
@@ -204,5 +218,52 @@ pub fn event_body(event: &ConversationEvent) -> Option<&str> {
     match event {
         ConversationEvent::MessageAdded(m) => m.body.as_deref(),
         _ => None,
+    }
+}
+
+/// `onConversationAdd`: the new conversation and, for a channel contact, its binding.
+pub fn push_conversation_add(
+    p: &mut Params,
+    c: &ConversationRecord,
+    first: Option<&ParticipantRecord>,
+) {
+    push_opt(p, "FriendlyName", c.friendly_name.as_deref());
+    push_opt(p, "UniqueName", c.unique_name.as_deref());
+    push(p, "Attributes", c.attributes.as_str());
+    push(p, "ChatServiceSid", c.service_sid.as_str());
+    push_opt(
+        p,
+        "MessagingServiceSid",
+        c.messaging_service_sid.as_ref().map(|s| s.as_str()),
+    );
+    push(p, "State", c.state.as_str());
+    if let Some(x) = first {
+        binding(p, x);
+    }
+}
+
+/// `onParticipantAdd`: the participant about to join.
+pub fn participant_add(
+    p: &mut Params,
+    conversation: &crate::ids::ConversationSid,
+    draft: &crate::conversations::drafts::ParticipantDraft,
+) {
+    push(p, "ConversationSid", conversation.as_str());
+    push_opt(p, "Identity", draft.identity.as_deref());
+    push_opt(p, "RoleSid", draft.role_sid.as_ref().map(|s| s.as_str()));
+    push(p, "Attributes", draft.attributes.as_deref().unwrap_or("{}"));
+    if let Some(b) = &draft.binding {
+        push_opt(p, "MessagingBinding.Address", b.address.as_deref());
+        push_opt(
+            p,
+            "MessagingBinding.ProxyAddress",
+            b.proxy_address.as_deref(),
+        );
+        push_opt(
+            p,
+            "MessagingBinding.ProjectedAddress",
+            b.projected_address.as_deref(),
+        );
+        push(p, "MessagingBinding.Type", b.kind.to_ascii_uppercase());
     }
 }

@@ -361,7 +361,11 @@ impl ConversationStore for SqliteStore {
         address: &str,
         proxy_address: &str,
     ) -> Result<Option<ConversationSid>, StoreError> {
-        let (account, address, proxy) = (account.clone(), address.to_owned(), proxy_address.to_owned());
+        let (account, address, proxy) = (
+            account.clone(),
+            address.to_owned(),
+            proxy_address.to_owned(),
+        );
         self.read(move |c| {
             let sid: Option<String> = c
                 .query_row(
