@@ -234,7 +234,11 @@ impl TestServer {
             && (path.starts_with("/api/")
                 || path.starts_with("/conversations/")
                 || path.starts_with("/taskrouter/")
-                || path.starts_with("/flex-api/"))
+                || path.starts_with("/flex-api/")
+                || path.starts_with("/mcs/")
+                || path.starts_with("/channels/")
+                || path.starts_with("/simulator")
+                || path.starts_with("/switchboard/"))
         {
             format!("{}{path}", self.origin)
         } else {
@@ -253,6 +257,9 @@ impl TestServer {
         let text = resp.text().expect("body");
         let body = if text.is_empty() {
             Value::Null
+        } else if text.starts_with("<?xml") {
+            // TwiML (provider webhooks) is kept as a string.
+            Value::String(text)
         } else {
             serde_json::from_str(&text)
                 .unwrap_or_else(|_| panic!("non-JSON body ({status}): {text}"))

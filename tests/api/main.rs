@@ -1,9 +1,11 @@
 //! Integration tests: each boots the real server (see `harness`) and speaks HTTP to it.
 
 mod harness;
+mod receiver;
 mod ws;
 
 mod addresses;
+mod channels;
 mod concurrency;
 mod conversations;
 mod durability;
@@ -21,3 +23,4 @@ mod taskrouter;
 mod taskrouter_ws;
 mod timers;
 mod webhook_config;
+mod webhooks;

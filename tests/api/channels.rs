@@ -1,0 +1,379 @@
+//! Messaging channels through the Twilio adapter, against a local fake provider: signed
+//! inbound webhooks, auto-creation (one conversation under a burst), routing to an agent,
+//! outbound sends with status callbacks, failures that end as failed receipts, and sends that
+//! survive a crash.
+
+use std::time::Duration;
+
+use serde_json::{Value, json};
+
+use crate::harness::{TestServer, eventually, form};
+use crate::receiver::{Answer, Receiver};
+use crate::taskrouter::Ws as Workspace;
+use crate::ws::{Minter, Ws};
+
+const PROVIDER_SID: &str = "AC00000000000000000000000000000099";
+const PROVIDER_TOKEN: &str = "provider-secret";
+const NUMBER: &str = "+15550001111";
+
+fn spawn(provider: &Receiver) -> TestServer {
+    spawn_env(&provider_env(provider))
+}
+
+fn provider_env(provider: &Receiver) -> Vec<(&'static str, String)> {
+    vec![
+        ("SWITCHBOARD__CHANNELS__PROVIDER", "twilio".into()),
+        ("SWITCHBOARD__CHANNELS__MAX_ATTEMPTS", "3".into()),
+        (
+            "SWITCHBOARD__CHANNELS__TWILIO__API_BASE_URL",
+            provider.origin.clone(),
+        ),
+        (
+            "SWITCHBOARD__CHANNELS__TWILIO__ACCOUNT_SID",
+            PROVIDER_SID.into(),
+        ),
+        (
+            "SWITCHBOARD__CHANNELS__TWILIO__AUTH_TOKEN",
+            PROVIDER_TOKEN.into(),
+        ),
+        ("SWITCHBOARD__WEBHOOKS__INITIAL_BACKOFF", "100ms".into()),
+        ("SWITCHBOARD__WEBHOOKS__MAX_BACKOFF", "200ms".into()),
+    ]
+}
+
+fn spawn_env(env: &[(&'static str, String)]) -> TestServer {
+    let pairs: Vec<(&str, &str)> = env.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    TestServer::spawn_with(&pairs)
+}
+
+/// Posts a provider webhook signed with the provider's auth token (or a bad signature).
+fn provider_post(s: &TestServer, path: &str, pairs: &[(&str, &str)], good: bool) -> u16 {
+    let url = s.url(path);
+    let params: Vec<(String, String)> = pairs
+        .iter()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect();
+    let token = if good { PROVIDER_TOKEN } else { "wrong" };
+    let sig = switchboard::webhooks::signature::sign(token, &url, &params);
+    s.post_raw(path, form(pairs), &[("X-Twilio-Signature", &sig)])
+        .status
+}
+
+fn inbound(s: &TestServer, from: &str, body: &str, sid: &str) -> u16 {
+    provider_post(
+        s,
+        "/channels/twilio/inbound",
+        &[
+            ("From", from),
+            ("To", NUMBER),
+            ("Body", body),
+            ("MessageSid", sid),
+            ("AccountSid", PROVIDER_SID),
+            ("NumMedia", "0"),
+        ],
+        true,
+    )
+}
+
+fn address(s: &TestServer, extra: &[(&str, &str)]) -> Value {
+    let mut pairs = vec![
+        ("Type", "sms"),
+        ("Address", NUMBER),
+        ("AutoCreation.Enabled", "true"),
+        ("AutoCreation.Type", "default"),
+    ];
+    pairs.extend_from_slice(extra);
+    s.post("/conversations/v1/Configuration/Addresses", &pairs)
+        .expect(201)
+}
+
+fn conversations_of(s: &TestServer, customer: &str) -> Vec<Value> {
+    let path = format!(
+        "/conversations/v1/ParticipantConversations?Address={}",
+        form(&[("x", customer)]).trim_start_matches("x=")
+    );
+    s.get(&path).expect(200)["conversations"]
+        .as_array()
+        .cloned()
+        .unwrap_or_default()
+}
+
+fn messages(s: &TestServer, conversation: &str) -> Vec<Value> {
+    s.list_all(
+        &format!("/conversations/v1/Conversations/{conversation}/Messages"),
+        "messages",
+    )
+}
+
+#[test]
+fn inbound_messages_are_verified_and_a_burst_creates_exactly_one_conversation() {
+    let provider = Receiver::start();
+    let s = spawn(&provider);
+    address(&s, &[]);
+    // Unsigned or wrongly signed webhooks are refused; nothing is created.
+    let bad = provider_post(
+        &s,
+        "/channels/twilio/inbound",
+        &[("From", "+15557654321"), ("To", NUMBER), ("Body", "hi")],
+        false,
+    );
+    assert_eq!(bad, 403);
+    assert!(conversations_of(&s, "+15557654321").is_empty());
+    // An address nobody configured is a 404.
+    let unknown = provider_post(
+        &s,
+        "/channels/twilio/inbound",
+        &[
+            ("From", "+15557654321"),
+            ("To", "+15559999999"),
+            ("Body", "hi"),
+        ],
+        true,
+    );
+    assert_eq!(unknown, 404);
+
+    // Twenty first messages of one new contact at once: one conversation, twenty messages.
+    let customer = "+15557654321";
+    std::thread::scope(|scope| {
+        let handles: Vec<_> = (0..20)
+            .map(|i| {
+                let s = &s;
+                scope.spawn(move || inbound(s, customer, &format!("m{i}"), &format!("SM{i:032}")))
+            })
+            .collect();
+        for h in handles {
+            assert_eq!(h.join().expect("thread"), 200);
+        }
+    });
+    let found = conversations_of(&s, customer);
+    assert_eq!(found.len(), 1, "{found:?}");
+    let sid = found[0]["conversation_sid"]
+        .as_str()
+        .expect("CH")
+        .to_owned();
+    let all = messages(&s, &sid);
+    assert_eq!(all.len(), 20);
+    assert!(all.iter().all(|m| m["author"] == customer));
+    let participants = s
+        .get(&format!(
+            "/conversations/v1/Conversations/{sid}/Participants"
+        ))
+        .expect(200);
+    let binding = &participants["participants"][0]["messaging_binding"];
+    assert_eq!(binding["address"], customer);
+    assert_eq!(binding["proxy_address"], NUMBER);
+
+    // The provider retrying a message it already delivered adds nothing.
+    assert_eq!(inbound(&s, customer, "m0", &format!("SM{:032}", 0)), 200);
+    assert_eq!(messages(&s, &sid).len(), 20);
+
+    // Once that conversation closes, the next message starts a new one.
+    s.post(
+        &format!("/conversations/v1/Conversations/{sid}"),
+        &[("State", "closed")],
+    )
+    .expect(200);
+    assert_eq!(inbound(&s, customer, "again", "SM-new"), 200);
+    let found = conversations_of(&s, customer);
+    assert_eq!(found.len(), 2);
+}
+
+#[test]
+fn inbound_sms_reaches_an_agent_whose_reply_is_sent_and_reported_delivered() {
+    let provider = Receiver::start();
+    let s = spawn(&provider);
+    let minter = Minter::new(&s);
+    let ws = Workspace::create(&s, "sms");
+    let q = ws.queue(&s, "All", "1==1", &[]);
+    let wf = ws.workflow(
+        &s,
+        json!({"task_routing": {"filters": [], "default_filter": {"queue": q}}}),
+        120,
+    );
+    let worker = ws.worker(&s, "alice", json!({"contact_uri": "client:alice"}), 2);
+    address(
+        &s,
+        &[
+            ("Routing.WorkspaceSid", &ws.sid),
+            ("Routing.WorkflowSid", &wf),
+            ("Routing.TaskChannel", "chat"),
+            ("Routing.Attributes", r#"{"team":"sms"}"#),
+        ],
+    );
+    let token = minter.worker_token("alice", "agent", &ws.sid, Some(&worker));
+    let (mut desk, _) = Ws::session(&s, &token);
+
+    // The customer texts the number: a conversation and a task, offered to alice.
+    let customer = "+15557650000";
+    assert_eq!(inbound(&s, customer, "Where is my order?", "SM1"), 200);
+    let offer = desk.event("reservation_created");
+    let reservation = offer["data"]["reservation"].clone();
+    assert_eq!(reservation["task"]["attributes"]["team"], "sms");
+    assert_eq!(reservation["task"]["attributes"]["channelType"], "sms");
+    let conversation = reservation["task"]["attributes"]["conversationSid"]
+        .as_str()
+        .expect("conversationSid")
+        .to_owned();
+    desk.ok("accept", json!({"reservation_sid": reservation["sid"]}));
+
+    // Accepting made alice a participant; she reads the history and replies.
+    let history = desk.ok("history", json!({"conversation_sid": conversation}));
+    assert_eq!(history["messages"][0]["body"], "Where is my order?");
+    let reply = desk.ok(
+        "send",
+        json!({"conversation_sid": conversation, "body": "On its way!"}),
+    );
+    let message_sid = reply["message"]["sid"].as_str().expect("IM").to_owned();
+
+    // The provider receives it: from our number to the customer, with a status callback.
+    let sent = eventually(Duration::from_secs(10), || {
+        provider.to("/2010-04-01/").into_iter().next()
+    });
+    assert_eq!(
+        sent.path,
+        format!("/2010-04-01/Accounts/{PROVIDER_SID}/Messages.json")
+    );
+    assert_eq!(sent.param("From"), Some(NUMBER));
+    assert_eq!(sent.param("To"), Some(customer));
+    assert_eq!(sent.param("Body"), Some("On its way!"));
+    assert!(
+        sent.authorization
+            .as_deref()
+            .is_some_and(|a| a.starts_with("Basic "))
+    );
+    let callback = sent
+        .param("StatusCallback")
+        .expect("StatusCallback")
+        .to_owned();
+
+    // The carrier reports it delivered: the agent sees the receipt live.
+    let path = callback
+        .strip_prefix(&s.origin)
+        .expect("callback on our origin")
+        .to_owned();
+    let status = provider_post(
+        &s,
+        &path,
+        &[("MessageSid", "SMprov1"), ("MessageStatus", "delivered")],
+        true,
+    );
+    assert_eq!(status, 204);
+    let update = loop {
+        let e = desk.event("delivery_updated");
+        if e["data"]["receipt"]["status"] == "delivered" {
+            break e;
+        }
+    };
+    assert_eq!(update["data"]["message"]["sid"], message_sid.as_str());
+    assert_eq!(update["data"]["message"]["delivery"]["delivered"], "all");
+    let receipts = s
+        .get(&format!(
+            "/conversations/v1/Conversations/{conversation}/Messages/{message_sid}/Receipts"
+        ))
+        .expect(200);
+    assert_eq!(receipts["delivery_receipts"][0]["status"], "delivered");
+    // A forged status callback is refused.
+    assert_eq!(
+        provider_post(&s, &path, &[("MessageStatus", "failed")], false),
+        403
+    );
+}
+
+#[test]
+fn failed_sends_are_retried_then_end_as_failed_receipts_and_dead_letters() {
+    let provider = Receiver::start();
+    let s = spawn(&provider);
+    address(&s, &[]);
+    let customer = "+15557651111";
+    assert_eq!(inbound(&s, customer, "hello", "SMf1"), 200);
+    let conversation = conversations_of(&s, customer)[0]["conversation_sid"]
+        .as_str()
+        .expect("CH")
+        .to_owned();
+    let post = |body: &str| {
+        s.post(
+            &format!("/conversations/v1/Conversations/{conversation}/Messages"),
+            &[("Author", "agent"), ("Body", body)],
+        )
+        .expect(201)["sid"]
+            .as_str()
+            .expect("IM")
+            .to_owned()
+    };
+    let receipt = |message: &str| {
+        s.get(&format!(
+            "/conversations/v1/Conversations/{conversation}/Messages/{message}/Receipts"
+        ))
+        .expect(200)["delivery_receipts"]
+            .get(0)
+            .cloned()
+    };
+
+    // The provider is down: three attempts, then a failed receipt.
+    provider.answer(|_| Answer::status(503));
+    let down = post("anyone there?");
+    let failed = eventually(Duration::from_secs(15), || {
+        receipt(&down).filter(|r| r["status"] == "failed")
+    });
+    assert_eq!(failed["error_code"], 30008);
+    assert_eq!(provider.to("/2010-04-01/").len(), 3);
+
+    // The provider refuses the number: no retries, its error code on the receipt.
+    provider.answer(|_| Answer {
+        status: 400,
+        body: json!({"code": 21211, "message": "Invalid 'To' Phone Number", "status": 400})
+            .to_string(),
+        delay: Duration::ZERO,
+    });
+    let refused = post("still there?");
+    let failed = eventually(Duration::from_secs(15), || {
+        receipt(&refused).filter(|r| r["status"] == "failed")
+    });
+    assert_eq!(failed["error_code"], 21211);
+    assert_eq!(provider.to("/2010-04-01/").len(), 4);
+}
+
+#[test]
+fn sends_waiting_for_the_provider_survive_a_crash() {
+    let provider = Receiver::start();
+    let env = provider_env(&provider);
+    let mut s = spawn_env(&env);
+    address(&s, &[]);
+    let customer = "+15557652222";
+    assert_eq!(inbound(&s, customer, "hello", "SMc1"), 200);
+    let conversation = conversations_of(&s, customer)[0]["conversation_sid"]
+        .as_str()
+        .expect("CH")
+        .to_owned();
+    // The provider hangs; the message is acknowledged (durable) but not sent yet.
+    provider.answer(|_| Answer {
+        status: 503,
+        body: "{}".into(),
+        delay: Duration::from_secs(2),
+    });
+    s.post(
+        &format!("/conversations/v1/Conversations/{conversation}/Messages"),
+        &[("Author", "agent"), ("Body", "sent before the crash")],
+    )
+    .expect(201);
+    s.kill9();
+    provider.answer(|r| {
+        if r.path.contains("/Messages.json") {
+            Answer {
+                status: 201,
+                body: json!({"sid": "SMafter", "status": "queued"}).to_string(),
+                delay: Duration::ZERO,
+            }
+        } else {
+            Answer::status(200)
+        }
+    });
+    s.restart();
+    let delivered = eventually(Duration::from_secs(15), || {
+        provider
+            .to("/2010-04-01/")
+            .into_iter()
+            .find(|r| r.param("Body") == Some("sent before the crash"))
+    });
+    assert_eq!(delivered.param("To"), Some(customer));
+}

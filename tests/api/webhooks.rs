@@ -1,0 +1,274 @@
+//! Conversations webhooks against a real local receiver: the echo rule
+//! (`X-Twilio-Webhook-Enabled`), Twilio's parameters and signature, pre-events that modify,
+//! block or time out, post-events retried with one idempotency token, dead letters that are
+//! listed and replayed, deliveries that survive a crash, and the address auto-creation hook.
+
+use std::time::Duration;
+
+use serde_json::json;
+
+use crate::harness::{ACCOUNT, TOKEN, TestServer, eventually, form};
+use crate::receiver::{Answer, Receiver};
+
+const FAST: [(&str, &str); 3] = [
+    ("SWITCHBOARD__WEBHOOKS__INITIAL_BACKOFF", "100ms"),
+    ("SWITCHBOARD__WEBHOOKS__MAX_BACKOFF", "200ms"),
+    ("SWITCHBOARD__WEBHOOKS__MAX_ATTEMPTS", "3"),
+];
+
+fn configure(s: &TestServer, hooks: &Receiver, filters: &[&str], pre: bool) {
+    let mut pairs = vec![(
+        "PostWebhookUrl".to_owned(),
+        format!("{}/post", hooks.origin),
+    )];
+    if pre {
+        pairs.push(("PreWebhookUrl".into(), format!("{}/pre", hooks.origin)));
+    }
+    for f in filters {
+        pairs.push(("Filters".into(), (*f).to_owned()));
+    }
+    let pairs: Vec<(&str, &str)> = pairs
+        .iter()
+        .map(|(k, v)| (k.as_str(), v.as_str()))
+        .collect();
+    s.post("/conversations/v1/Configuration/Webhooks", &pairs)
+        .expect(200);
+}
+
+fn send(s: &TestServer, conversation: &str, body: &str, enabled: bool) -> crate::harness::Reply {
+    let headers: &[(&str, &str)] = if enabled {
+        &[("X-Twilio-Webhook-Enabled", "true")]
+    } else {
+        &[]
+    };
+    s.post_raw(
+        &format!("/conversations/v1/Conversations/{conversation}/Messages"),
+        form(&[("Author", "alice"), ("Body", body)]),
+        headers,
+    )
+}
+
+#[test]
+fn post_events_follow_the_echo_rule_and_carry_signed_twilio_parameters() {
+    let hooks = Receiver::start();
+    let s = TestServer::spawn_with(&FAST);
+    configure(
+        &s,
+        &hooks,
+        &["onMessageAdded", "onConversationAdded"],
+        false,
+    );
+    let conversation = s.conversation(&[("FriendlyName", "hooks")]);
+    // A REST action without the header fires nothing.
+    send(&s, &conversation, "quiet", false).expect(201);
+    std::thread::sleep(Duration::from_millis(500));
+    assert!(hooks.to("/post").is_empty(), "{:?}", hooks.requests());
+    // With it, onMessageAdded arrives with Twilio's parameters, signed with the auth token.
+    let message = send(&s, &conversation, "loud", true).expect(201);
+    let got = eventually(Duration::from_secs(10), || {
+        hooks.to("/post").into_iter().next()
+    });
+    assert_eq!(got.method, "POST");
+    assert_eq!(got.param("EventType"), Some("onMessageAdded"));
+    assert_eq!(got.param("AccountSid"), Some(ACCOUNT));
+    assert_eq!(got.param("Source"), Some("API"));
+    assert_eq!(got.param("ConversationSid"), Some(conversation.as_str()));
+    assert_eq!(got.param("MessageSid"), message["sid"].as_str());
+    assert_eq!(got.param("Index"), Some("1"));
+    assert_eq!(got.param("Body"), Some("loud"));
+    assert_eq!(got.param("Author"), Some("alice"));
+    let url = format!("{}/post", hooks.origin);
+    let expected = switchboard::webhooks::signature::sign(TOKEN, &url, &got.params);
+    assert_eq!(got.signature.as_deref(), Some(expected.as_str()));
+    assert!(
+        got.idempotency
+            .as_deref()
+            .is_some_and(|t| t.starts_with("WD"))
+    );
+}
+
+#[test]
+fn pre_events_modify_block_or_time_out() {
+    let hooks = Receiver::start();
+    let mut env = FAST.to_vec();
+    env.push(("SWITCHBOARD__WEBHOOKS__PRE_TIMEOUT", "1s"));
+    let s = TestServer::spawn_with(&env);
+    configure(&s, &hooks, &["onMessageAdd"], true);
+    let conversation = s.conversation(&[]);
+
+    // 200 with JSON: the message is stored as the hook rewrote it.
+    hooks.answer(|r| {
+        if r.param("Body") == Some("swear") {
+            Answer::json(json!({"body": "****", "attributes": "{\"filtered\":true}"}))
+        } else if r.param("Body") == Some("spam") {
+            Answer::status(403)
+        } else if r.param("Body") == Some("slow") {
+            Answer {
+                status: 200,
+                body: json!({"body": "too late"}).to_string(),
+                delay: Duration::from_secs(3),
+            }
+        } else {
+            Answer::status(200)
+        }
+    });
+    let modified = send(&s, &conversation, "swear", true).expect(201);
+    assert_eq!(modified["body"], "****");
+    assert_eq!(modified["attributes"], "{\"filtered\":true}");
+    let pre = hooks.to("/pre");
+    assert_eq!(pre[0].param("EventType"), Some("onMessageAdd"));
+    assert_eq!(pre[0].param("Body"), Some("swear"));
+
+    // 4xx: refused, nothing stored.
+    let blocked = send(&s, &conversation, "spam", true);
+    assert_eq!(blocked.status, 403, "{}", blocked.body);
+    // No answer in time: stored unmodified.
+    let slow = send(&s, &conversation, "slow", true).expect(201);
+    assert_eq!(slow["body"], "slow");
+    let stored = s.list_all(
+        &format!("/conversations/v1/Conversations/{conversation}/Messages"),
+        "messages",
+    );
+    let bodies: Vec<&str> = stored.iter().filter_map(|m| m["body"].as_str()).collect();
+    assert_eq!(bodies, ["****", "slow"]);
+    // A REST action without the header is not asked.
+    let before = hooks.to("/pre").len();
+    send(&s, &conversation, "spam", false).expect(201);
+    assert_eq!(hooks.to("/pre").len(), before);
+}
+
+#[test]
+fn failing_post_events_retry_with_one_token_then_dead_letter_and_replay() {
+    let hooks = Receiver::start();
+    let s = TestServer::spawn_with(&FAST);
+    configure(&s, &hooks, &["onMessageAdded"], false);
+    let conversation = s.conversation(&[]);
+
+    // Fails twice, then succeeds: three attempts, one idempotency token.
+    let calls = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let counter = calls.clone();
+    hooks.answer(move |_| {
+        if counter.fetch_add(1, std::sync::atomic::Ordering::SeqCst) < 2 {
+            Answer::status(500)
+        } else {
+            Answer::status(200)
+        }
+    });
+    send(&s, &conversation, "retry me", true).expect(201);
+    let attempts = eventually(Duration::from_secs(10), || {
+        let got = hooks.to("/post");
+        (got.len() >= 3).then_some(got)
+    });
+    assert_eq!(attempts.len(), 3);
+    assert!(
+        attempts
+            .iter()
+            .all(|a| a.idempotency == attempts[0].idempotency)
+    );
+    std::thread::sleep(Duration::from_millis(500));
+    assert_eq!(hooks.to("/post").len(), 3, "no attempt after success");
+
+    // Always failing: after max_attempts it is a dead letter, listed, and replayed once fixed.
+    hooks.answer(|_| Answer::status(502));
+    send(&s, &conversation, "doomed", true).expect(201);
+    let dead = eventually(Duration::from_secs(10), || {
+        let page = s.get("/switchboard/v1/Deliveries?Status=dead").expect(200);
+        page["deliveries"]
+            .as_array()
+            .and_then(|d| d.first().cloned())
+    });
+    assert_eq!(dead["event"], "onMessageAdded");
+    assert_eq!(dead["attempts"], 3);
+    assert_eq!(dead["last_error"], "HTTP 502");
+    let id = dead["id"].as_str().expect("id").to_owned();
+    hooks.answer(|_| Answer::status(200));
+    s.post(&format!("/switchboard/v1/Deliveries/{id}/Replay"), &[])
+        .expect(200);
+    let replayed = eventually(Duration::from_secs(10), || {
+        hooks
+            .to("/post")
+            .into_iter()
+            .find(|r| r.param("Body") == Some("doomed") && r.idempotency.as_deref() == Some(&id))
+            .filter(|_| {
+                s.get("/switchboard/v1/Deliveries?Status=dead").expect(200)["deliveries"]
+                    .as_array()
+                    .is_some_and(|d| d.is_empty())
+            })
+    });
+    assert_eq!(replayed.param("EventType"), Some("onMessageAdded"));
+}
+
+#[test]
+fn pending_post_events_survive_a_crash() {
+    let hooks = Receiver::start();
+    let mut s = TestServer::spawn_with(&FAST);
+    configure(&s, &hooks, &["onMessageAdded"], false);
+    let conversation = s.conversation(&[]);
+    // The endpoint hangs: the delivery is still pending when the server dies.
+    hooks.answer(|_| Answer {
+        status: 200,
+        body: "{}".into(),
+        delay: Duration::from_secs(30),
+    });
+    send(&s, &conversation, "before the crash", true).expect(201);
+    eventually(Duration::from_secs(10), || {
+        hooks.to("/post").into_iter().next()
+    });
+    s.kill9();
+    hooks.answer(|_| Answer::status(200));
+    s.restart();
+    let after = eventually(Duration::from_secs(15), || {
+        let got = hooks.to("/post");
+        (got.len() >= 2).then_some(got)
+    });
+    assert_eq!(after[1].param("Body"), Some("before the crash"));
+    assert_eq!(after[0].idempotency, after[1].idempotency);
+}
+
+#[test]
+fn address_auto_creation_attaches_its_webhook_to_new_conversations() {
+    let hooks = Receiver::start();
+    let mut env = FAST.to_vec();
+    env.push((
+        "SWITCHBOARD__CHANNELS__TWILIO__VALIDATE_SIGNATURES",
+        "false",
+    ));
+    let s = TestServer::spawn_with(&env);
+    s.post(
+        "/conversations/v1/Configuration/Addresses",
+        &[
+            ("Type", "whatsapp"),
+            ("Address", "whatsapp:+15550002222"),
+            ("AutoCreation.Enabled", "true"),
+            ("AutoCreation.Type", "webhook"),
+            (
+                "AutoCreation.WebhookUrl",
+                &format!("{}/scoped", hooks.origin),
+            ),
+            ("AutoCreation.WebhookMethod", "POST"),
+            ("AutoCreation.WebhookFilters", "onMessageAdded"),
+        ],
+    )
+    .expect(201);
+    let status = s
+        .post_raw(
+            "/channels/twilio/inbound",
+            form(&[
+                ("From", "whatsapp:+15557653333"),
+                ("To", "whatsapp:+15550002222"),
+                ("Body", "hola"),
+                ("MessageSid", "SMwa1"),
+            ]),
+            &[],
+        )
+        .status;
+    assert_eq!(status, 200);
+    let got = eventually(Duration::from_secs(10), || {
+        hooks.to("/scoped").into_iter().next()
+    });
+    assert_eq!(got.param("EventType"), Some("onMessageAdded"));
+    assert_eq!(got.param("Source"), Some("WHATSAPP"));
+    assert_eq!(got.param("Author"), Some("whatsapp:+15557653333"));
+    assert!(got.param("WebhookSid").is_some_and(|w| w.starts_with("WH")));
+    assert_eq!(got.param("WebhookType"), Some("webhook"));
+}
