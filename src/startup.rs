@@ -107,7 +107,7 @@ impl Application {
                     store: store.clone(),
                     bus: bus.clone(),
                     accounts: accounts.clone(),
-                    poster: crate::webhooks::Poster::new(),
+                    outbox: outbox.clone(),
                 },
                 &settings.routing,
             )

@@ -277,12 +277,12 @@ impl ConversationActor {
         mutations.len() > before
     }
 
-    /// Asks the pre-event webhook (if any) before running `then`: the mailbox waits for the
-    /// hook and for whatever `then` waits for, so actions keep their order. A rejection
-    /// answers the caller with 403 and performs nothing.
+    /// Asks the pre-event webhook (if any), then runs `then` on the actor with the fields the
+    /// hook replaced. A rejection answers the caller with 403 and performs nothing. Handlers
+    /// answering with `AtomicResponse` keep the mailbox waiting through the hook, so actions
+    /// stay in order.
     fn hooked<T: Send + 'static>(
         &mut self,
-        ctx: &mut Context<Self>,
         hook: Option<futures_util::future::BoxFuture<'static, PreOutcome>>,
         then: impl FnOnce(
             &mut Self,
@@ -294,16 +294,25 @@ impl ConversationActor {
             return then(self, serde_json::Map::new());
         };
         self.inflight += 1;
-        let (tx, rx) = tokio::sync::oneshot::channel();
-        ctx.wait(hook.into_actor(self).then(move |outcome, act, _ctx| {
+        Box::pin(hook.into_actor(self).then(move |outcome, act, _ctx| {
             act.inflight -= 1;
-            let run: ResponseActFuture<Self, Reply<T>> = match outcome {
+            match outcome {
                 PreOutcome::Proceed(changes) => then(act, changes),
-                PreOutcome::Reject(why) => Box::pin(fut::ready(Err(ApiError::Forbidden(why)))),
-            };
-            run.map(move |result, _, _| {
-                let _ = tx.send(result);
-            })
+                PreOutcome::Reject(why) => fail(ApiError::Forbidden(why)),
+            }
+        }))
+    }
+
+    /// Runs `work` with the mailbox waiting until it is done (for handlers that otherwise
+    /// pipeline, like `PostMessage`); the returned future hears its result.
+    fn exclusively<T: Send + 'static>(
+        &mut self,
+        ctx: &mut Context<Self>,
+        work: ResponseActFuture<Self, Reply<T>>,
+    ) -> ResponseActFuture<Self, Reply<T>> {
+        let (tx, rx) = tokio::sync::oneshot::channel();
+        ctx.wait(work.map(move |result, _, _| {
+            let _ = tx.send(result);
         }));
         Box::pin(async move { rx.await.unwrap_or(Err(ApiError::Unavailable)) }.into_actor(self))
     }
@@ -438,7 +447,7 @@ impl Handler<Create> for ConversationActor {
         )>,
     >;
 
-    fn handle(&mut self, msg: Create, ctx: &mut Self::Context) -> Self::Result {
+    fn handle(&mut self, msg: Create, _ctx: &mut Self::Context) -> Self::Result {
         if !matches!(self.phase, Phase::Creating) {
             return refuse(ApiError::Internal);
         }
@@ -452,7 +461,7 @@ impl Handler<Create> for ConversationActor {
         let hook = self.deps.hooks.pre(&scope, "onConversationAdd", |p| {
             params::push_conversation_add(p, &record, msg.participants.first());
         });
-        AtomicResponse::new(self.hooked(ctx, hook, move |act, changes| {
+        AtomicResponse::new(self.hooked(hook, move |act, changes| {
             let Create {
                 mut record,
                 participants,
@@ -528,7 +537,7 @@ impl ConversationActor {
 impl Handler<UpdateConversation> for ConversationActor {
     type Result = AtomicResponse<Self, Reply<ConversationRecord>>;
 
-    fn handle(&mut self, msg: UpdateConversation, ctx: &mut Self::Context) -> Self::Result {
+    fn handle(&mut self, msg: UpdateConversation, _ctx: &mut Self::Context) -> Self::Result {
         let record = match self.live(&msg.scope) {
             Ok(c) => c.record.clone(),
             Err(e) => return refuse(e),
@@ -539,7 +548,7 @@ impl Handler<UpdateConversation> for ConversationActor {
             .pre(&msg.scope, "onConversationUpdate", |p| {
                 params::conversation(p, &record)
             });
-        AtomicResponse::new(self.hooked(ctx, hook, move |act, changes| {
+        AtomicResponse::new(self.hooked(hook, move |act, changes| {
             let mut msg = msg;
             match pre::text_field(&changes, "friendly_name") {
                 Ok(Some(name)) => msg.changes.friendly_name = Some(Some(name)),
@@ -560,7 +569,7 @@ impl Handler<UpdateConversation> for ConversationActor {
 impl Handler<DeleteConversation> for ConversationActor {
     type Result = AtomicResponse<Self, Reply<()>>;
 
-    fn handle(&mut self, msg: DeleteConversation, ctx: &mut Self::Context) -> Self::Result {
+    fn handle(&mut self, msg: DeleteConversation, _ctx: &mut Self::Context) -> Self::Result {
         let record = match self.live(&msg.scope) {
             Ok(c) => c.record.clone(),
             Err(e) => return refuse(e),
@@ -571,7 +580,7 @@ impl Handler<DeleteConversation> for ConversationActor {
             .pre(&msg.scope, "onConversationRemove", |p| {
                 params::conversation(p, &record)
             });
-        AtomicResponse::new(self.hooked(ctx, hook, move |act, _| {
+        AtomicResponse::new(self.hooked(hook, move |act, _| {
             match act.current().map(|c| c.plan_delete()) {
                 Ok(mut plan) => {
                     // Its scoped webhooks go with it.
@@ -617,7 +626,7 @@ impl Handler<ApplyTimers> for ConversationActor {
 impl Handler<AddParticipant> for ConversationActor {
     type Result = AtomicResponse<Self, Reply<crate::store::records::ParticipantRecord>>;
 
-    fn handle(&mut self, msg: AddParticipant, ctx: &mut Self::Context) -> Self::Result {
+    fn handle(&mut self, msg: AddParticipant, _ctx: &mut Self::Context) -> Self::Result {
         let sid = match self.live(&msg.scope) {
             Ok(c) => c.record.sid.clone(),
             Err(e) => return refuse(e),
@@ -625,7 +634,7 @@ impl Handler<AddParticipant> for ConversationActor {
         let hook = self.deps.hooks.pre(&msg.scope, "onParticipantAdd", |p| {
             params::participant_add(p, &sid, &msg.draft);
         });
-        AtomicResponse::new(self.hooked(ctx, hook, move |act, _| {
+        AtomicResponse::new(self.hooked(hook, move |act, _| {
             match act
                 .current()
                 .and_then(|c| c.plan_add_participant(msg.draft, now()))
@@ -644,7 +653,7 @@ impl Handler<AddParticipant> for ConversationActor {
 impl Handler<UpdateParticipant> for ConversationActor {
     type Result = AtomicResponse<Self, Reply<crate::store::records::ParticipantRecord>>;
 
-    fn handle(&mut self, msg: UpdateParticipant, ctx: &mut Self::Context) -> Self::Result {
+    fn handle(&mut self, msg: UpdateParticipant, _ctx: &mut Self::Context) -> Self::Result {
         let current = match self.live(&msg.scope) {
             Ok(c) => c.participant(&msg.key).cloned(),
             Err(e) => return refuse(e),
@@ -662,7 +671,7 @@ impl Handler<UpdateParticipant> for ConversationActor {
             }
             _ => None,
         };
-        AtomicResponse::new(self.hooked(ctx, hook, move |act, _| {
+        AtomicResponse::new(self.hooked(hook, move |act, _| {
             match act
                 .current()
                 .and_then(|c| c.plan_update_participant(&msg.key, msg.changes, now()))
@@ -683,7 +692,7 @@ impl Handler<UpdateParticipant> for ConversationActor {
 impl Handler<RemoveParticipant> for ConversationActor {
     type Result = AtomicResponse<Self, Reply<crate::store::records::ParticipantRecord>>;
 
-    fn handle(&mut self, msg: RemoveParticipant, ctx: &mut Self::Context) -> Self::Result {
+    fn handle(&mut self, msg: RemoveParticipant, _ctx: &mut Self::Context) -> Self::Result {
         let current = match self.live(&msg.scope) {
             Ok(c) => c.participant(&msg.key).cloned(),
             Err(e) => return refuse(e),
@@ -693,7 +702,7 @@ impl Handler<RemoveParticipant> for ConversationActor {
                 params::participant(p, x)
             })
         });
-        AtomicResponse::new(self.hooked(ctx, hook, move |act, _| {
+        AtomicResponse::new(self.hooked(hook, move |act, _| {
             match act
                 .current()
                 .and_then(|c| c.plan_remove_participant(&msg.key))
@@ -751,13 +760,17 @@ impl Handler<PostMessage> for ConversationActor {
                 msg.draft.media.as_deref(),
             );
         });
-        self.hooked(ctx, hook, move |act, changes| {
+        if hook.is_none() {
+            return self.post(msg);
+        }
+        let work = self.hooked(hook, move |act, changes| {
             let mut msg = msg;
             if let Err(e) = apply_message_changes(&changes, &mut msg.draft) {
                 return fail(e);
             }
             act.post(msg)
-        })
+        });
+        self.exclusively(ctx, work)
     }
 }
 
@@ -853,27 +866,33 @@ impl Handler<EditMessage> for ConversationActor {
         if let Err(e) = self.live(&msg.scope) {
             return refuse(e);
         }
-        let store = self.deps.store.clone();
-        let sid = self.sid.clone();
-        let key = msg.key.clone();
-        let read = async move { store.message(&sid, &key).await };
+        let read = self.read_message(&msg.key);
         AtomicResponse::new(Box::pin(read.into_actor(self).then(
             move |found, act, _ctx| {
-                let planned = match (found, &act.phase) {
-                    (Ok(Some(current)), Phase::Live(c)) => check_author(&msg.scope, &current)
-                        .and_then(|()| c.plan_edit_message(&current, msg.changes, now())),
-                    (Ok(_), _) => Err(ApiError::NotFound(format!(
-                        "/Conversations/{}/Messages/{}",
-                        act.sid, msg.key
-                    ))),
-                    (Err(e), _) => Err(e.into()),
+                let current = match act.found_message(found, &msg.key, &msg.scope) {
+                    Ok(m) => m,
+                    Err(e) => return fail(e),
                 };
-                match planned {
-                    Ok(plan) => {
-                        futures_util::future::Either::Left(act.submit_plan(plan, &msg.scope))
+                let hook = act.deps.hooks.pre(&msg.scope, "onMessageUpdate", |p| {
+                    params::message(p, &current)
+                });
+                act.hooked(hook, move |act, replaced| {
+                    let mut changes = msg.changes;
+                    let mut draft = super::drafts::MessageDraft::default();
+                    if let Err(e) = apply_message_changes(&replaced, &mut draft) {
+                        return fail(e);
                     }
-                    Err(e) => futures_util::future::Either::Right(fut::ready(Err(e))),
-                }
+                    changes.body = draft.body.or(changes.body);
+                    changes.author = draft.author.or(changes.author);
+                    changes.attributes = draft.attributes.or(changes.attributes);
+                    match act
+                        .current()
+                        .and_then(|c| c.plan_edit_message(&current, changes, now()))
+                    {
+                        Ok(plan) => Box::pin(act.submit_plan(plan, &msg.scope)),
+                        Err(e) => fail(e),
+                    }
+                })
             },
         )))
     }
@@ -886,30 +905,60 @@ impl Handler<DeleteMessage> for ConversationActor {
         if let Err(e) = self.live(&msg.scope) {
             return refuse(e);
         }
-        let store = self.deps.store.clone();
-        let sid = self.sid.clone();
-        let key = msg.key.clone();
-        let read = async move { store.message(&sid, &key).await };
+        let read = self.read_message(&msg.key);
         AtomicResponse::new(Box::pin(read.into_actor(self).then(
             move |found, act, _ctx| {
-                let planned = match (found, &act.phase) {
-                    (Ok(Some(current)), Phase::Live(c)) => {
-                        check_author(&msg.scope, &current).map(|()| c.plan_delete_message(&current))
-                    }
-                    (Ok(_), _) => Err(ApiError::NotFound(format!(
-                        "/Conversations/{}/Messages/{}",
-                        act.sid, msg.key
-                    ))),
-                    (Err(e), _) => Err(e.into()),
+                let current = match act.found_message(found, &msg.key, &msg.scope) {
+                    Ok(m) => m,
+                    Err(e) => return fail(e),
                 };
-                match planned {
-                    Ok(plan) => {
-                        futures_util::future::Either::Left(act.submit_plan(plan, &msg.scope))
+                let hook = act.deps.hooks.pre(&msg.scope, "onMessageRemove", |p| {
+                    params::message(p, &current)
+                });
+                act.hooked(hook, move |act, _| match act.current() {
+                    Ok(c) => {
+                        let plan = c.plan_delete_message(&current);
+                        Box::pin(act.submit_plan(plan, &msg.scope))
                     }
-                    Err(e) => futures_util::future::Either::Right(fut::ready(Err(e))),
-                }
+                    Err(e) => fail(e),
+                })
             },
         )))
+    }
+}
+
+impl ConversationActor {
+    /// Reads a message by SID or index (edits and deletes start from the stored one).
+    fn read_message(
+        &self,
+        key: &str,
+    ) -> impl std::future::Future<
+        Output = Result<Option<crate::store::records::MessageRecord>, crate::store::StoreError>,
+    > + use<> {
+        let store = self.deps.store.clone();
+        let sid = self.sid.clone();
+        let key = key.to_owned();
+        async move { store.message(&sid, &key).await }
+    }
+
+    /// The message a read found, if the conversation is live and the scope may change it.
+    fn found_message(
+        &self,
+        found: Result<Option<crate::store::records::MessageRecord>, crate::store::StoreError>,
+        key: &str,
+        scope: &Scope,
+    ) -> Result<crate::store::records::MessageRecord, ApiError> {
+        match (found, &self.phase) {
+            (Ok(Some(current)), Phase::Live(_)) => {
+                check_author(scope, &current)?;
+                Ok(current)
+            }
+            (Ok(_), _) => Err(ApiError::NotFound(format!(
+                "/Conversations/{}/Messages/{key}",
+                self.sid
+            ))),
+            (Err(e), _) => Err(e.into()),
+        }
     }
 }
 

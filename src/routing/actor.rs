@@ -2,9 +2,10 @@
 //!
 //! Every request is an [`Exec`]: a closure run against the [`Engine`] with the current time.
 //! What it changed is submitted to the store as one unit right away (so the next request sees
-//! it and the store commits in request order), and the answer, the WebSocket pushes and the
-//! event callbacks wait in one ordered queue until that unit has committed: nothing is
-//! acknowledged or offered before it is durable.
+//! it and the store commits in request order), and the answer and the WebSocket pushes wait
+//! in one ordered queue until that unit has committed: nothing is acknowledged or offered
+//! before it is durable. Event callbacks are outbox jobs written in the same unit; the outbox
+//! dispatcher sends them (retried, dead-lettered) once it committed.
 //!
 //! One timer is armed for the engine's earliest deadline (reservation timeouts, step
 //! timeouts, TTLs); deadlines that passed while the server was down fire on start.
@@ -23,8 +24,8 @@ use crate::accounts::Accounts;
 use crate::cluster::{EventBus, routing_topic};
 use crate::error::ApiError;
 use crate::ids::{AccountSid, ReservationSid, WorkerSid};
+use crate::store::outbox::{OutboxJob, OutboxRecord, WebhookJob};
 use crate::store::{Commit, Store, StoreError};
-use crate::webhooks::Poster;
 
 /// How often supervisors' statistics are refreshed when something changed.
 const STATS_INTERVAL: Duration = Duration::from_secs(1);
@@ -38,8 +39,8 @@ pub struct RouterDeps {
     pub bus: Arc<dyn EventBus>,
     /// Auth tokens that sign event callbacks.
     pub accounts: Arc<Accounts>,
-    /// Posts event callbacks.
-    pub poster: Poster,
+    /// Woken when event callbacks were written to the outbox.
+    pub outbox: Arc<crate::outbox::Outbox>,
 }
 
 /// A closure run inside the router.
@@ -66,7 +67,7 @@ impl From<RoutingError> for ApiError {
 struct Flush {
     commit: Option<Commit>,
     frames: Vec<(String, ByteString)>,
-    callbacks: Vec<(String, Vec<(String, String)>)>,
+    callbacks: bool,
     done: Option<oneshot::Sender<Result<(), StoreError>>>,
 }
 
@@ -83,11 +84,7 @@ impl RouterActor {
     /// Starts a router over a loaded engine.
     pub fn start_with(engine: Engine, deps: RouterDeps) -> Addr<RouterActor> {
         let (tx, rx) = mpsc::unbounded_channel();
-        actix_rt::spawn(publish_in_order(
-            rx,
-            deps.clone(),
-            engine.workspace.account_sid.clone(),
-        ));
+        actix_rt::spawn(publish_in_order(rx, deps.clone()));
         RouterActor {
             engine,
             deps,
@@ -109,14 +106,22 @@ impl RouterActor {
             removed,
             events,
         } = self.engine.take_changes();
-        let unit = persist::unit(&self.engine, &dirty, &removed, &events);
+        let mut unit = persist::unit(&self.engine, &dirty, &removed, &events);
         let now = now_ms();
         let mut frames = Vec::new();
-        let mut callbacks = Vec::new();
+        let mut callbacks = false;
         for event in &events {
             self.frames_for(event, now, &mut frames);
-            if let Some(params) = self.callback_params(event) {
-                callbacks.push(params);
+            if let Some((url, params)) = self.callback_params(event) {
+                let job = OutboxJob::Webhook(WebhookJob {
+                    url,
+                    method: "POST".into(),
+                    params,
+                    event: event.event_type.to_owned(),
+                });
+                let record = OutboxRecord::new(self.account().clone(), None, job, now);
+                unit.push(crate::store::Mutation::PutOutbox(record));
+                callbacks = true;
             }
         }
         if !unit.is_empty() {
@@ -233,12 +238,8 @@ fn camel(snake: &str) -> String {
 }
 
 /// Awaits each unit's commit in submission order, then publishes its frames, posts its
-/// callbacks and answers its request.
-async fn publish_in_order(
-    mut rx: mpsc::UnboundedReceiver<Flush>,
-    deps: RouterDeps,
-    account: AccountSid,
-) {
+/// wakes the outbox for its callbacks and answers its request.
+async fn publish_in_order(mut rx: mpsc::UnboundedReceiver<Flush>, deps: RouterDeps) {
     while let Some(flush) = rx.recv().await {
         let committed = match flush.commit {
             Some(commit) => commit.await,
@@ -249,8 +250,8 @@ async fn publish_in_order(
                 for (topic, frame) in flush.frames {
                     deps.bus.publish_frame(&topic, frame);
                 }
-                if !flush.callbacks.is_empty() {
-                    post_callbacks(&deps, &account, flush.callbacks);
+                if flush.callbacks {
+                    deps.outbox.wake();
                 }
             }
             Err(e) => tracing::error!(error = %e, "routing state failed to commit"),
@@ -258,25 +259,6 @@ async fn publish_in_order(
         if let Some(done) = flush.done {
             let _ = done.send(committed);
         }
-    }
-}
-
-fn post_callbacks(
-    deps: &RouterDeps,
-    account: &AccountSid,
-    callbacks: Vec<(String, Vec<(String, String)>)>,
-) {
-    let Some(token) = deps.accounts.get(account).map(|a| a.auth_token) else {
-        return;
-    };
-    for (url, params) in callbacks {
-        let poster = deps.poster.clone();
-        let token = token.clone();
-        actix_rt::spawn(async move {
-            if let Err(e) = poster.post(&url, &params, &token, 3).await {
-                tracing::warn!(url = %url, error = %e, "event callback failed");
-            }
-        });
     }
 }
 

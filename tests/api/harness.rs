@@ -350,6 +350,15 @@ impl TestServer {
         self.send(self.http.delete(self.url(path)), self.creds())
     }
 
+    /// DELETE with extra headers; returns the status.
+    pub fn http_delete(&self, path: &str, headers: &[(&str, &str)]) -> u16 {
+        let mut req = self.http.delete(self.url(path));
+        for (k, v) in headers {
+            req = req.header(*k, *v);
+        }
+        self.send(req, self.creds()).status
+    }
+
     /// A request with other credentials (or none).
     pub fn as_user(
         &self,

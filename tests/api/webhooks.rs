@@ -272,3 +272,83 @@ fn address_auto_creation_attaches_its_webhook_to_new_conversations() {
     assert!(got.param("WebhookSid").is_some_and(|w| w.starts_with("WH")));
     assert_eq!(got.param("WebhookType"), Some("webhook"));
 }
+
+#[test]
+fn pre_events_cover_conversations_participants_and_edits() {
+    let hooks = Receiver::start();
+    let s = TestServer::spawn_with(&FAST);
+    configure(
+        &s,
+        &hooks,
+        &[
+            "onConversationAdd",
+            "onConversationUpdate",
+            "onParticipantAdd",
+            "onMessageUpdate",
+            "onMessageRemove",
+        ],
+        true,
+    );
+    hooks.answer(|r| match r.param("EventType") {
+        Some("onConversationAdd") | Some("onConversationUpdate") => {
+            Answer::json(json!({"friendly_name": "Renamed by hook"}))
+        }
+        Some("onParticipantAdd") if r.param("Identity") == Some("mallory") => Answer::status(403),
+        Some("onMessageUpdate") => Answer::json(json!({"body": "edited by hook"})),
+        Some("onMessageRemove") => Answer::status(409),
+        _ => Answer::status(200),
+    });
+    let on = [("X-Twilio-Webhook-Enabled", "true")];
+    let created = s
+        .post_raw(
+            "/conversations/v1/Conversations",
+            form(&[("FriendlyName", "original")]),
+            &on,
+        )
+        .expect(201);
+    assert_eq!(created["friendly_name"], "Renamed by hook");
+    let sid = created["sid"].as_str().expect("CH").to_owned();
+    let updated = s
+        .post_raw(
+            &format!("/conversations/v1/Conversations/{sid}"),
+            form(&[("FriendlyName", "second")]),
+            &on,
+        )
+        .expect(200);
+    assert_eq!(updated["friendly_name"], "Renamed by hook");
+    let participants = format!("/conversations/v1/Conversations/{sid}/Participants");
+    s.post_raw(&participants, form(&[("Identity", "alice")]), &on)
+        .expect(201);
+    let refused = s.post_raw(&participants, form(&[("Identity", "mallory")]), &on);
+    assert_eq!(refused.status, 403);
+    let people = s.list_all(&participants, "participants");
+    assert_eq!(people.len(), 1);
+    let message = send(&s, &sid, "typo", true).expect(201);
+    let path = format!(
+        "/conversations/v1/Conversations/{sid}/Messages/{}",
+        message["sid"].as_str().expect("IM")
+    );
+    let edited = s
+        .post_raw(&path, form(&[("Body", "fixed")]), &on)
+        .expect(200);
+    assert_eq!(edited["body"], "edited by hook");
+    let kept = s.http_delete(&path, &on);
+    assert_eq!(kept, 403);
+    s.get(&path).expect(200);
+    let events: Vec<String> = hooks
+        .to("/pre")
+        .iter()
+        .filter_map(|r| r.param("EventType").map(str::to_owned))
+        .collect();
+    assert_eq!(
+        events,
+        [
+            "onConversationAdd",
+            "onConversationUpdate",
+            "onParticipantAdd",
+            "onParticipantAdd",
+            "onMessageUpdate",
+            "onMessageRemove"
+        ]
+    );
+}
