@@ -93,6 +93,7 @@ impl Application {
             settings: settings.conversations.clone(),
             hooks: hooks.clone(),
             outbox: outbox.clone(),
+            media: settings.media.clone(),
         }));
         let fire = registry.clone();
         actix_web::rt::spawn(timers::run(timer_queue, move |sid| fire.fire_timers(sid)));

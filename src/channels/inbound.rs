@@ -32,6 +32,8 @@ pub struct InboundMessage {
     pub provider_sid: Option<String>,
     /// Attachments already stored (`ME…`).
     pub media: Vec<MediaRef>,
+    /// Message attributes (JSON text), e.g. attachments the channel limits refused.
+    pub attributes: Option<String>,
 }
 
 /// What became of an inbound message.
@@ -126,6 +128,7 @@ pub async fn receive(
     let draft = MessageDraft {
         author: Some(msg.from.clone()),
         body: msg.body.clone(),
+        attributes: msg.attributes.clone(),
         media: (!msg.media.is_empty()).then(|| msg.media.clone()),
         client_message_id: msg.provider_sid.as_ref().map(|s| format!("provider:{s}")),
         ..Default::default()

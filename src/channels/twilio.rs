@@ -106,8 +106,10 @@ pub async fn inbound(
         .ok_or_else(|| ApiError::NotFound(format!("no address configuration for {to}")))?;
     let channel = crate::api::participants::channel_of(from)?;
     let service = inbound::service_for(&state, &account, &address, from, to).await?;
-    let media = fetch_media(&state, &account, &service, channel, &form).await?;
+    let (media, refused) = fetch_media(&state, &account, &service, channel, &form).await?;
     let msg = InboundMessage {
+        attributes: (!refused.is_empty())
+            .then(|| serde_json::json!({ "refused_media": refused }).to_string()),
         from: from.to_owned(),
         to: to.to_owned(),
         body: get(&form, "Body").map(str::to_owned),
@@ -121,14 +123,16 @@ pub async fn inbound(
 }
 
 /// Fetches and stores the message's media (`NumMedia`, `MediaUrlN`), checked against the
-/// channel's limits; provider credentials go along (Twilio may require them).
+/// channel's limits; provider credentials go along (Twilio may require them). An attachment
+/// the limits refuse does not stop the message: it is listed (URL, reason) so the agent sees
+/// what was left out. A network failure is an error, so the provider retries the webhook.
 async fn fetch_media(
     state: &AppState,
     account: &crate::ids::AccountSid,
     service: &crate::ids::ServiceSid,
     channel: &str,
     form: &Form,
-) -> Result<Vec<MediaRef>, ApiError> {
+) -> Result<(Vec<MediaRef>, Vec<serde_json::Value>), ApiError> {
     let count: usize = get(form, "NumMedia")
         .and_then(|n| n.parse().ok())
         .unwrap_or(0)
@@ -138,6 +142,7 @@ async fn fetch_media(
     let credentials = (!t.account_sid.is_empty() && !t.auth_token.is_empty())
         .then_some((t.account_sid.as_str(), t.auth_token.as_str()));
     let mut out = Vec::with_capacity(count);
+    let mut refused = Vec::new();
     for i in 0..count {
         let Some(url) = get(form, &format!("MediaUrl{i}")) else {
             continue;
@@ -150,14 +155,18 @@ async fn fetch_media(
             media_channel,
             &state.settings.media,
         )
-        .await
-        .map_err(|e| match e {
-            crate::media::remote::FetchError::Refused(err) => err,
-            other => {
-                tracing::warn!(error = ?other, "fetching inbound media failed");
-                ApiError::Unavailable
+        .await;
+        let fetched = match fetched {
+            Ok(f) => f,
+            Err(crate::media::remote::FetchError::Refused(err)) => {
+                refused.push(serde_json::json!({"url": url, "reason": err.to_string()}));
+                continue;
             }
-        })?;
+            Err(other) => {
+                tracing::warn!(error = ?other, "fetching inbound media failed");
+                return Err(ApiError::Unavailable);
+            }
+        };
         let record = MediaRecord {
             sid: crate::ids::MediaSid::generate(),
             account_sid: account.clone(),
@@ -175,7 +184,7 @@ async fn fetch_media(
             .await?;
         out.push(record.as_ref());
     }
-    Ok(out)
+    Ok((out, refused))
 }
 
 /// `POST /channels/twilio/status?ServiceSid=…&ConversationSid=…&MessageSid=…&ParticipantSid=…`

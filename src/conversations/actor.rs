@@ -525,6 +525,39 @@ impl ConversationActor {
         }))
     }
 
+    /// Refuses attachments a messaging participant's channel would not take (size, type), so
+    /// a message is never stored that its SMS/WhatsApp recipients cannot receive.
+    fn check_channel_media(
+        &self,
+        author: Option<&str>,
+        media: Option<&[crate::store::records::MediaRef]>,
+    ) -> Result<(), ApiError> {
+        let (Some(media), Phase::Live(c)) = (media, &self.phase) else {
+            return Ok(());
+        };
+        for p in &c.participants {
+            let Some(address) = p
+                .messaging_binding
+                .as_ref()
+                .and_then(|b| b.address.as_deref())
+            else {
+                continue;
+            };
+            if author == Some(address) {
+                continue;
+            }
+            let Ok(channel) = crate::api::participants::channel_of(address)
+                .and_then(|name| name.parse::<crate::media::limits::MediaChannel>())
+            else {
+                continue;
+            };
+            for m in media {
+                crate::media::limits::check(&self.deps.media, channel, &m.content_type, m.size)?;
+            }
+        }
+        Ok(())
+    }
+
     /// The live conversation (scope already checked when the command arrived).
     fn current(&self) -> Result<&Conversation, ApiError> {
         match &self.phase {
@@ -806,6 +839,11 @@ impl ConversationActor {
         msg: PostMessage,
     ) -> ResponseActFuture<Self, Reply<crate::store::records::MessageRecord>> {
         let client_id = msg.draft.client_message_id.clone();
+        if let Err(e) =
+            self.check_channel_media(msg.draft.author.as_deref(), msg.draft.media.as_deref())
+        {
+            return fail(e);
+        }
         let plan = match self
             .current()
             .and_then(|c| c.plan_message(msg.draft, now()))

@@ -34,4 +34,6 @@ pub struct ActorDeps {
     pub hooks: Arc<crate::webhooks::Hooks>,
     /// Woken when a unit with outbox jobs committed.
     pub outbox: Arc<crate::outbox::Outbox>,
+    /// Attachment limits of the channels messages leave through.
+    pub media: crate::config::MediaSettings,
 }

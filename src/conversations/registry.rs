@@ -137,6 +137,7 @@ mod tests {
             settings: conversations,
             hooks: Arc::new(hooks),
             outbox: Arc::default(),
+            media: settings.media.clone(),
         });
         (Arc::new(registry), bus)
     }

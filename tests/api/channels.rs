@@ -324,6 +324,7 @@ fn failed_sends_are_retried_then_end_as_failed_receipts_and_dead_letters() {
         body: json!({"code": 21211, "message": "Invalid 'To' Phone Number", "status": 400})
             .to_string(),
         delay: Duration::ZERO,
+        content_type: "application/json",
     });
     let refused = post("still there?");
     let failed = eventually(Duration::from_secs(15), || {
@@ -350,6 +351,7 @@ fn sends_waiting_for_the_provider_survive_a_crash() {
         status: 503,
         body: "{}".into(),
         delay: Duration::from_secs(2),
+        content_type: "application/json",
     });
     s.post(
         &format!("/conversations/v1/Conversations/{conversation}/Messages"),
@@ -363,6 +365,7 @@ fn sends_waiting_for_the_provider_survive_a_crash() {
                 status: 201,
                 body: json!({"sid": "SMafter", "status": "queued"}).to_string(),
                 delay: Duration::ZERO,
+                content_type: "application/json",
             }
         } else {
             Answer::status(200)
@@ -376,4 +379,122 @@ fn sends_waiting_for_the_provider_survive_a_crash() {
             .find(|r| r.param("Body") == Some("sent before the crash"))
     });
     assert_eq!(delivered.param("To"), Some(customer));
+}
+
+#[test]
+fn media_arrive_from_the_provider_and_leave_as_signed_links_within_channel_limits() {
+    let provider = Receiver::start();
+    let mut env = provider_env(&provider);
+    env.push(("SWITCHBOARD__MEDIA__LIMITS__SMS__MAX_BYTES", "1000".into()));
+    let s = spawn_env(&env);
+    address(&s, &[]);
+    let picture = "PNG-ish bytes ".repeat(20);
+    let big = "x".repeat(5000);
+    let (small, large) = (picture.clone(), big.clone());
+    provider.answer(move |r| {
+        if r.path.starts_with("/media/cat.png") {
+            Answer::file("image/png", &small)
+        } else if r.path.starts_with("/media/big.png") {
+            Answer::file("image/png", &large)
+        } else if r.path.starts_with("/media/virus.exe") {
+            Answer::file("application/x-msdownload", "MZ")
+        } else {
+            Answer {
+                status: 201,
+                body: json!({"sid": "SMout", "status": "queued"}).to_string(),
+                delay: Duration::ZERO,
+                content_type: "application/json",
+            }
+        }
+    });
+    let customer = "+15557653434";
+    let media = |name: &str| format!("{}/media/{name}", provider.origin);
+    let status = provider_post(
+        &s,
+        "/channels/twilio/inbound",
+        &[
+            ("From", customer),
+            ("To", NUMBER),
+            ("Body", "see attached"),
+            ("MessageSid", "SMmms1"),
+            ("NumMedia", "3"),
+            ("MediaUrl0", &media("cat.png")),
+            ("MediaContentType0", "image/png"),
+            ("MediaUrl1", &media("big.png")),
+            ("MediaContentType1", "image/png"),
+            ("MediaUrl2", &media("virus.exe")),
+            ("MediaContentType2", "application/x-msdownload"),
+        ],
+        true,
+    );
+    assert_eq!(status, 200);
+    // The provider's credentials went along to fetch the media.
+    let fetch = provider.to("/media/cat.png").pop().expect("fetched");
+    assert!(fetch.authorization.is_some_and(|a| a.starts_with("Basic ")));
+    let conversation = conversations_of(&s, customer)[0]["conversation_sid"]
+        .as_str()
+        .expect("CH")
+        .to_owned();
+    let message = messages(&s, &conversation).pop().expect("message");
+    assert_eq!(message["body"], "see attached");
+    let stored = message["media"].as_array().expect("media");
+    assert_eq!(stored.len(), 1, "only the picture within the SMS limits");
+    assert_eq!(stored[0]["content_type"], "image/png");
+    assert_eq!(stored[0]["size"], picture.len());
+    // What the limits refused is listed for the agent, with the reason.
+    let attributes: Value =
+        serde_json::from_str(message["attributes"].as_str().expect("attributes")).expect("json");
+    let refused = attributes["refused_media"].as_array().expect("refused");
+    assert_eq!(refused.len(), 2);
+    assert!(
+        refused
+            .iter()
+            .any(|r| r["reason"].as_str().is_some_and(|t| t.contains("1000")))
+    );
+    // The stored copy is served back byte for byte.
+    let service = message["chat_service_sid"].as_str().expect("IS").to_owned();
+    let me = stored[0]["sid"].as_str().expect("ME").to_owned();
+    let (code, _, bytes) = s.download(
+        &s.url(&format!("/mcs/v1/Services/{service}/Media/{me}/Content")),
+        Some((crate::harness::ACCOUNT, crate::harness::TOKEN)),
+    );
+    assert_eq!((code, bytes), (200, picture.clone().into_bytes()));
+
+    // Outbound: an agent's attachment leaves as a signed link the provider can fetch.
+    let sent = s
+        .post(
+            &format!("/conversations/v1/Conversations/{conversation}/Messages"),
+            &[("Author", "agent"), ("Body", "thanks"), ("MediaSid", &me)],
+        )
+        .expect(201);
+    assert_eq!(sent["media"][0]["sid"], me.as_str());
+    let out = eventually(Duration::from_secs(10), || {
+        provider
+            .to("/2010-04-01/")
+            .into_iter()
+            .find(|r| r.param("Body") == Some("thanks"))
+    });
+    let link = out.param("MediaUrl").expect("MediaUrl").to_owned();
+    let (code, kind, bytes) = s.download(&link, None);
+    assert_eq!((code, kind.as_str()), (200, "image/png"));
+    assert_eq!(bytes, picture.into_bytes());
+
+    // An attachment too large for the customer's channel is refused before it is stored.
+    let upload = s
+        .upload(
+            &s.url(&format!("/mcs/v1/Services/{service}/Media")),
+            big.into_bytes(),
+            "image/png",
+            Some((crate::harness::ACCOUNT, crate::harness::TOKEN)),
+            &[],
+        )
+        .expect(201);
+    let too_big = s.post(
+        &format!("/conversations/v1/Conversations/{conversation}/Messages"),
+        &[
+            ("Author", "agent"),
+            ("MediaSid", upload["sid"].as_str().expect("ME")),
+        ],
+    );
+    too_big.expect_error(413, 20001);
 }

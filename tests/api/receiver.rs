@@ -43,6 +43,8 @@ pub struct Answer {
     pub body: String,
     /// Wait before answering.
     pub delay: Duration,
+    /// `Content-Type` of the body.
+    pub content_type: &'static str,
 }
 
 impl Answer {
@@ -52,6 +54,17 @@ impl Answer {
             status,
             body: "{}".into(),
             delay: Duration::ZERO,
+            content_type: "application/json",
+        }
+    }
+
+    /// 200 with a file's bytes (as text) and its type.
+    pub fn file(content_type: &'static str, body: &str) -> Answer {
+        Answer {
+            status: 200,
+            body: body.to_owned(),
+            delay: Duration::ZERO,
+            content_type,
         }
     }
 
@@ -61,6 +74,7 @@ impl Answer {
             status: 200,
             body: body.to_string(),
             delay: Duration::ZERO,
+            content_type: "application/json",
         }
     }
 }
@@ -144,6 +158,7 @@ fn default_answer(r: &Received) -> Answer {
             })
             .to_string(),
             delay: Duration::ZERO,
+            content_type: "application/json",
         }
     } else {
         Answer::status(200)
@@ -195,6 +210,6 @@ async fn record(req: HttpRequest, body: web::Bytes, state: web::Data<Shared>) ->
         actix_web::http::StatusCode::from_u16(answer.status)
             .unwrap_or(actix_web::http::StatusCode::OK),
     )
-    .content_type("application/json")
+    .content_type(answer.content_type)
     .body(answer.body)
 }

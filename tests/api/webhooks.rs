@@ -107,6 +107,7 @@ fn pre_events_modify_block_or_time_out() {
                 status: 200,
                 body: json!({"body": "too late"}).to_string(),
                 delay: Duration::from_secs(3),
+                content_type: "application/json",
             }
         } else {
             Answer::status(200)
@@ -209,6 +210,7 @@ fn pending_post_events_survive_a_crash() {
         status: 200,
         body: "{}".into(),
         delay: Duration::from_secs(30),
+        content_type: "application/json",
     });
     send(&s, &conversation, "before the crash", true).expect(201);
     eventually(Duration::from_secs(10), || {
