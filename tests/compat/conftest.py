@@ -28,6 +28,8 @@ REPO_ROOT = Path(__file__).resolve().parents[2]
 
 ACCOUNT_SID = "AC" + "0123456789abcdef" * 2
 AUTH_TOKEN = "5ec7e7c0ffee0123456789abcdef0123"
+# The messaging provider's auth token: verifies X-Twilio-Signature on /channels/twilio/*.
+PROVIDER_AUTH_TOKEN = "0b5e55ed0123456789abcdef01234567"
 
 STARTUP_DEADLINE = 30.0
 LISTEN_PREFIX = "switchboard listening on "
@@ -97,6 +99,7 @@ def server():
             "SWITCHBOARD__CONVERSATIONS__RATE_LIMIT_PER_SECOND": "0",
             "SWITCHBOARD__CONVERSATIONS__MIN_INACTIVE_TIMER": "1s",
             "SWITCHBOARD__CONVERSATIONS__MIN_CLOSED_TIMER": "1s",
+            "SWITCHBOARD__CHANNELS__TWILIO__AUTH_TOKEN": PROVIDER_AUTH_TOKEN,
         }
     )
     log = open(log_path, "w", encoding="utf-8")
