@@ -498,3 +498,45 @@ fn media_arrive_from_the_provider_and_leave_as_signed_links_within_channel_limit
     );
     too_big.expect_error(413, 20001);
 }
+
+#[test]
+fn a_studio_address_sends_new_conversations_to_the_flex_workspace_with_no_code() {
+    let provider = Receiver::start();
+    let s = spawn(&provider);
+    s.post(
+        "/conversations/v1/Configuration/Addresses",
+        &[
+            ("Type", "sms"),
+            ("Address", NUMBER),
+            ("AutoCreation.Enabled", "true"),
+            ("AutoCreation.Type", "studio"),
+            (
+                "AutoCreation.StudioFlowSid",
+                "FW00000000000000000000000000000000",
+            ),
+        ],
+    )
+    .expect(201);
+    assert_eq!(inbound(&s, "+15557654545", "hello?", "SMstudio"), 200);
+    let workspaces = s.get("/taskrouter/v1/Workspaces").expect(200);
+    let flex = workspaces["workspaces"]
+        .as_array()
+        .and_then(|w| {
+            w.iter()
+                .find(|w| w["friendly_name"] == "Flex Task Assignment")
+                .cloned()
+        })
+        .expect("the Flex workspace");
+    let tasks = s
+        .get(&format!(
+            "/taskrouter/v1/Workspaces/{}/Tasks",
+            flex["sid"].as_str().expect("WS")
+        ))
+        .expect(200);
+    let task = &tasks["tasks"][0];
+    let attributes: Value =
+        serde_json::from_str(task["attributes"].as_str().expect("attributes")).expect("json");
+    assert_eq!(attributes["channelType"], "sms");
+    assert_eq!(attributes["customerAddress"], "+15557654545");
+    assert_eq!(task["task_channel_unique_name"], "sms");
+}
