@@ -12,6 +12,8 @@ use crate::error::ApiError;
 use crate::ids::{RoleSid, UserSid};
 use crate::store::Mutation;
 use crate::store::records::{UserRecord, now};
+use crate::webhooks::params;
+use crate::webhooks::pre::PreOutcome;
 
 async fn role_in_service(ctx: &Ctx, role: Option<RoleSid>) -> Result<Option<RoleSid>, ApiError> {
     let Some(role) = role else { return Ok(None) };
@@ -62,10 +64,17 @@ pub async fn create(ctx: Ctx, req: HttpRequest, p: Params) -> Result<HttpRespons
             date_created: at,
             date_updated: at,
         };
-        ctx.state
-            .store
-            .submit(vec![Mutation::PutUser(user.clone())])
-            .await?;
+        let mut unit = vec![Mutation::PutUser(user.clone())];
+        unit.extend(
+            ctx.state
+                .hooks
+                .service_jobs(&ctx.scope, "onUserAdded", |f| params::user(f, &user, false)),
+        );
+        let wake = unit.len() > 1;
+        ctx.state.store.submit(unit).await?;
+        if wake {
+            ctx.state.outbox.wake();
+        }
         Ok((StatusCode::CREATED, render::user(&ctx.base, &user)))
     })
     .await
@@ -89,10 +98,29 @@ pub async fn update(ctx: Ctx, req: HttpRequest, p: Params) -> Result<HttpRespons
         user.role_sid = r;
     }
     user.date_updated = now();
-    ctx.state
-        .store
-        .submit(vec![Mutation::PutUser(user.clone())])
-        .await?;
+    if let Some(hook) = ctx
+        .state
+        .hooks
+        .pre(&ctx.scope, "onUserUpdate", |f| params::user(f, &user, true))
+        && let PreOutcome::Reject(why) = hook.await
+    {
+        return Err(ApiError::Forbidden(why));
+    }
+    let mut unit = vec![Mutation::PutUser(user.clone())];
+    unit.extend(
+        ctx.state
+            .hooks
+            .service_jobs(&ctx.scope, "onUserUpdated", |f| {
+                params::user(f, &user, true);
+                f.push(("isOnline".into(), "false".into()));
+                f.push(("isNotifiable".into(), "false".into()));
+            }),
+    );
+    let wake = unit.len() > 1;
+    ctx.state.store.submit(unit).await?;
+    if wake {
+        ctx.state.outbox.wake();
+    }
     Ok(HttpResponse::Ok().json(render::user(&ctx.base, &user)))
 }
 

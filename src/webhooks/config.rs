@@ -251,16 +251,12 @@ impl Directory {
         out
     }
 
-    /// Where the post-event `event` goes: the service's and the account's post-URLs whose
-    /// filters hold it, and the conversation's scoped webhooks (`webhook` by filter, `trigger`
-    /// for a message whose body holds one of its keywords).
-    pub fn post_targets(
+    /// The service's and the account's post-URLs whose filters hold `event`.
+    pub fn service_post_targets(
         &self,
         account: &AccountSid,
         service: &ServiceSid,
-        conversation: &ConversationSid,
         event: &str,
-        body: Option<&str>,
     ) -> Vec<Target> {
         let mut out: Vec<Target> = Vec::new();
         for owner in [service.as_str(), account.as_str()] {
@@ -276,6 +272,21 @@ impl Directory {
                 });
             }
         }
+        out
+    }
+
+    /// Where the post-event `event` goes: the service's and the account's post-URLs whose
+    /// filters hold it, and the conversation's scoped webhooks (`webhook` by filter, `trigger`
+    /// for a message whose body holds one of its keywords).
+    pub fn post_targets(
+        &self,
+        account: &AccountSid,
+        service: &ServiceSid,
+        conversation: &ConversationSid,
+        event: &str,
+        body: Option<&str>,
+    ) -> Vec<Target> {
+        let mut out = self.service_post_targets(account, service, event);
         if let Some(list) = self.scoped.get(conversation) {
             for hook in list.iter() {
                 let Some(url) = &hook.url else { continue };

@@ -111,6 +111,47 @@ impl Hooks {
     }
 }
 
+impl Hooks {
+    /// The outbox jobs of a service-level post-event that is not about one conversation
+    /// (`onUserAdded`, `onUserUpdated`); `build` adds the event's own parameters.
+    pub fn service_jobs(
+        &self,
+        scope: &Scope,
+        event: &str,
+        build: impl FnOnce(&mut params::Params),
+    ) -> Vec<Mutation> {
+        if !scope.source.fires_webhooks() {
+            return Vec::new();
+        }
+        let targets = self
+            .directory
+            .service_post_targets(&scope.account, &scope.service, event);
+        if targets.is_empty() {
+            return Vec::new();
+        }
+        let mut form = params::common(
+            scope.account.as_str(),
+            event,
+            scope.source.as_str(),
+            scope.identity.as_deref(),
+        );
+        build(&mut form);
+        let now_ms = chrono::Utc::now().timestamp_millis();
+        targets
+            .into_iter()
+            .map(|target| {
+                let job = OutboxJob::Webhook(WebhookJob {
+                    url: target.url,
+                    method: target.method,
+                    params: form.clone(),
+                    event: event.to_owned(),
+                });
+                Mutation::PutOutbox(OutboxRecord::new(scope.account.clone(), None, job, now_ms))
+            })
+            .collect()
+    }
+}
+
 /// The shared HTTP client: rustls with the *ring* provider and the system's certificates;
 /// per-request time limits.
 pub fn client() -> reqwest::Client {

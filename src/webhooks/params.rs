@@ -267,3 +267,17 @@ pub fn participant_add(
         push(p, "MessagingBinding.Type", b.kind.to_ascii_uppercase());
     }
 }
+
+/// User fields of `onUserAdded`, `onUserUpdate` and `onUserUpdated`.
+pub fn user(p: &mut Params, u: &crate::store::records::UserRecord, updated: bool) {
+    push(p, "ChatServiceSid", u.service_sid.as_str());
+    push(p, "UserSid", u.sid.as_str());
+    push(p, "DateCreated", iso(u.date_created));
+    if updated {
+        push(p, "DateUpdated", iso(u.date_updated));
+    }
+    push(p, "Identity", u.identity.as_str());
+    push(p, "RoleSid", u.role_sid.as_str());
+    push(p, "Attributes", u.attributes.as_str());
+    push_opt(p, "FriendlyName", u.friendly_name.as_deref());
+}

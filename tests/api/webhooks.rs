@@ -354,3 +354,54 @@ fn pre_events_cover_conversations_participants_and_edits() {
         ]
     );
 }
+
+#[test]
+fn user_webhooks_fire_for_creation_and_updates() {
+    let hooks = Receiver::start();
+    let s = TestServer::spawn_with(&FAST);
+    configure(
+        &s,
+        &hooks,
+        &["onUserAdded", "onUserUpdate", "onUserUpdated"],
+        true,
+    );
+    hooks.answer(|r| {
+        if r.param("EventType") == Some("onUserUpdate") && r.param("FriendlyName") == Some("Evil") {
+            Answer::status(400)
+        } else {
+            Answer::status(200)
+        }
+    });
+    let on = [("X-Twilio-Webhook-Enabled", "true")];
+    let user = s
+        .post_raw(
+            "/conversations/v1/Users",
+            form(&[("Identity", "dora")]),
+            &on,
+        )
+        .expect(201);
+    let path = format!(
+        "/conversations/v1/Users/{}",
+        user["sid"].as_str().expect("US")
+    );
+    let added = eventually(Duration::from_secs(10), || {
+        hooks.to("/post").into_iter().next()
+    });
+    assert_eq!(added.param("EventType"), Some("onUserAdded"));
+    assert_eq!(added.param("Identity"), Some("dora"));
+    let refused = s.post_raw(&path, form(&[("FriendlyName", "Evil")]), &on);
+    assert_eq!(refused.status, 403);
+    assert_eq!(
+        s.get(&path).expect(200)["friendly_name"],
+        serde_json::Value::Null
+    );
+    s.post_raw(&path, form(&[("FriendlyName", "Dora")]), &on)
+        .expect(200);
+    let updated = eventually(Duration::from_secs(10), || {
+        hooks
+            .to("/post")
+            .into_iter()
+            .find(|r| r.param("EventType") == Some("onUserUpdated"))
+    });
+    assert_eq!(updated.param("FriendlyName"), Some("Dora"));
+}
