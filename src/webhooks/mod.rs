@@ -219,60 +219,6 @@ pub async fn send(
     Ok(Answer { status, body })
 }
 
-/// Posts Twilio-style signed form callbacks, best effort (used where no outbox applies).
-#[derive(Clone)]
-pub struct Poster {
-    client: reqwest::Client,
-}
-
-impl Default for Poster {
-    fn default() -> Self {
-        Self::new()
-    }
-}
-
-impl Poster {
-    /// A poster on the shared client settings.
-    pub fn new() -> Self {
-        Poster { client: client() }
-    }
-
-    /// Posts `params` to `url`, signed with `auth_token`; retries up to `attempts` times with
-    /// exponential backoff on network errors and 5xx answers. Returns the final status.
-    pub async fn post(
-        &self,
-        url: &str,
-        params: &[(String, String)],
-        auth_token: &str,
-        attempts: u32,
-    ) -> Result<u16, String> {
-        let mut delay = Duration::from_millis(250);
-        let mut last = String::new();
-        for attempt in 0..attempts.max(1) {
-            if attempt > 0 {
-                tokio::time::sleep(delay).await;
-                delay *= 2;
-            }
-            let sent = send(
-                &self.client,
-                url,
-                "POST",
-                params,
-                auth_token,
-                None,
-                Duration::from_secs(15),
-            )
-            .await;
-            match sent {
-                Ok(answer) if answer.status < 500 => return Ok(answer.status),
-                Ok(answer) => last = format!("status {}", answer.status),
-                Err(e) => last = e,
-            }
-        }
-        Err(last)
-    }
-}
-
 /// An error with its causes (`reqwest` hides the TLS or connection reason in them).
 pub fn chain(err: &dyn std::error::Error) -> String {
     let mut text = err.to_string();
