@@ -247,6 +247,8 @@ pub async fn delete(ctx: Ctx, req: HttpRequest) -> Result<HttpResponse, ApiError
             },
         )
         .await?;
+    // The store dropped its scoped webhooks with it.
+    ctx.state.hooks.directory.forget_conversation(&sid);
     Ok(HttpResponse::NoContent().finish())
 }
 

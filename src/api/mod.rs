@@ -7,7 +7,9 @@ pub mod accounts;
 pub mod addresses;
 pub mod configuration;
 pub mod context;
+pub mod conversation_webhooks;
 pub mod conversations;
+pub mod deliveries;
 pub mod flex;
 pub mod health;
 pub mod idempotency;
@@ -104,6 +106,17 @@ fn conversation_routes(cfg: &mut web::ServiceConfig) {
             .route(web::get().to(participants::fetch))
             .route(web::post().to(participants::update))
             .route(web::delete().to(participants::delete)),
+    )
+    .service(
+        resource("/Conversations/{conversation}/Webhooks")
+            .route(web::get().to(conversation_webhooks::list))
+            .route(web::post().to(conversation_webhooks::create)),
+    )
+    .service(
+        resource("/Conversations/{conversation}/Webhooks/{webhook}")
+            .route(web::get().to(conversation_webhooks::fetch))
+            .route(web::post().to(conversation_webhooks::update))
+            .route(web::delete().to(conversation_webhooks::delete)),
     )
     .service(
         resource("/Conversations/{conversation}/Messages")
@@ -255,6 +268,20 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .service(
             web::scope("/flex-api")
                 .configure(flex::configure)
+                .default_service(web::to(not_found)),
+        )
+        .service(
+            web::scope("/switchboard/v1")
+                .service(resource("/Deliveries").route(web::get().to(deliveries::list)))
+                .service(
+                    resource("/Deliveries/{delivery}")
+                        .route(web::get().to(deliveries::fetch))
+                        .route(web::delete().to(deliveries::delete)),
+                )
+                .service(
+                    resource("/Deliveries/{delivery}/Replay")
+                        .route(web::post().to(deliveries::replay)),
+                )
                 .default_service(web::to(not_found)),
         )
         .service(

@@ -84,5 +84,6 @@ pub async fn delete(ctx: Ctx) -> Result<HttpResponse, ApiError> {
         .hooks
         .directory
         .remove_config(ctx.scope.service.as_str());
+    ctx.state.hooks.directory.forget_service(&ctx.scope.service);
     Ok(HttpResponse::NoContent().finish())
 }

@@ -127,7 +127,7 @@ async fn attempt(state: &web::Data<AppState>, mut job: OutboxRecord) {
             tracing::info!(job = %job.id, event = job.label(), attempt = job.attempts, error = %error, retry_in = ?backoff, "delivery failed; will retry");
             job.last_error = Some(error);
             job.next_attempt_ms = now_ms() + backoff.as_millis() as i64;
-            vec![Mutation::PutOutbox(job)]
+            vec![Mutation::UpdateOutbox(job)]
         }
         Attempt::Retry(error) => give_up(state, job, error, None).await,
         Attempt::Permanent { error, code } => give_up(state, job, error, code).await,
@@ -150,7 +150,7 @@ async fn give_up(
     }
     job.dead = true;
     job.last_error = Some(error);
-    vec![Mutation::PutOutbox(job)]
+    vec![Mutation::UpdateOutbox(job)]
 }
 
 /// The wait after `attempts` failures: `initial_backoff × 2^(attempts-1)`, capped.

@@ -127,6 +127,8 @@ pub enum Mutation {
     AppendRoutingEvent(RoutingEventRecord),
     /// Inserts or replaces an outbox job (a new delivery, a retry's schedule, a dead letter).
     PutOutbox(outbox::OutboxRecord),
+    /// Reschedules or parks an existing outbox job; a job deleted meanwhile stays deleted.
+    UpdateOutbox(outbox::OutboxRecord),
     /// Deletes an outbox job (delivered, or a dead letter dropped).
     DeleteOutbox(String),
 }

@@ -226,6 +226,12 @@ impl Directory {
         self.scoped.remove(conversation);
     }
 
+    /// Forgets the scoped webhooks of every conversation of a deleted service.
+    pub fn forget_service(&self, service: &ServiceSid) {
+        self.scoped
+            .retain(|_, list| list.iter().all(|h| h.service_sid != *service) && !list.is_empty());
+    }
+
     /// Where the pre-event `event` of a conversation in `service` goes: the service's
     /// pre-URL, then the account's, when their filters hold the event.
     pub fn pre_targets(

@@ -75,6 +75,12 @@ fn apply(conn: &Connection, mutation: &Mutation) -> Result<(), StoreError> {
                    (SELECT sid FROM conversations WHERE service_sid = ?1)",
                 [sid],
             )?;
+            exec(
+                conn,
+                "DELETE FROM docs WHERE kind = 'conversation_webhook' AND scope IN
+                   (SELECT sid FROM conversations WHERE service_sid = ?1)",
+                [sid],
+            )?;
             for table in [
                 "participants",
                 "conversations",
@@ -202,6 +208,12 @@ fn apply(conn: &Connection, mutation: &Mutation) -> Result<(), StoreError> {
             )?;
             exec(conn, "DELETE FROM conversation_heads WHERE sid = ?1", [sid])?;
             exec(conn, "DELETE FROM conversations WHERE sid = ?1", [sid])?;
+            // Its scoped webhooks (api::conversation_webhooks).
+            exec(
+                conn,
+                "DELETE FROM docs WHERE kind = 'conversation_webhook' AND scope = ?1",
+                [sid],
+            )?;
         }
         Mutation::ReleaseBindings(sid) => {
             exec(
@@ -371,6 +383,13 @@ fn apply(conn: &Connection, mutation: &Mutation) -> Result<(), StoreError> {
                 ],
             )?;
         }
+        Mutation::UpdateOutbox(o) => {
+            exec(
+                conn,
+                "UPDATE outbox SET dead = ?2, next_attempt_ms = ?3, data = ?4 WHERE id = ?1",
+                params![o.id, o.dead, o.next_attempt_ms, json(o)?],
+            )?;
+        }
         Mutation::DeleteOutbox(id) => {
             exec(conn, "DELETE FROM outbox WHERE id = ?1", [id])?;
         }
@@ -486,4 +505,41 @@ fn bind_address(conn: &Connection, p: &ParticipantRecord) -> Result<(), StoreErr
         params![p.account_sid.as_str(), address, proxy, p.conversation_sid.as_str(), p.sid.as_str()],
     )?;
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::config::Settings;
+    use crate::ids::ConversationSid;
+    use crate::store::records::DocRecord;
+    use crate::store::sqlite::SqliteStore;
+    use crate::store::{DocStore, Mutation, WriteLog};
+
+    fn hook_doc(sid: &str, conversation: &ConversationSid) -> Mutation {
+        Mutation::PutDoc(DocRecord {
+            sid: sid.into(),
+            kind: "conversation_webhook".into(),
+            scope: conversation.to_string(),
+            alt: None,
+            data: "{}".into(),
+        })
+    }
+
+    #[tokio::test]
+    async fn a_deleted_conversation_takes_its_scoped_webhooks_along() {
+        let dir = tempfile::tempdir().expect("tmp");
+        let store = SqliteStore::open(dir.path(), &Settings::default().store).expect("open");
+        let gone = ConversationSid::generate();
+        let kept = ConversationSid::generate();
+        store
+            .submit(vec![hook_doc("WH1", &gone), hook_doc("WH2", &kept)])
+            .await
+            .expect("stored");
+        store
+            .submit(vec![Mutation::DeleteConversation(gone.clone())])
+            .await
+            .expect("deleted");
+        assert!(store.docs_in(gone.as_str()).await.expect("read").is_empty());
+        assert_eq!(store.docs_in(kept.as_str()).await.expect("read").len(), 1);
+    }
 }
