@@ -405,3 +405,45 @@ fn user_webhooks_fire_for_creation_and_updates() {
     });
     assert_eq!(updated.param("FriendlyName"), Some("Dora"));
 }
+
+#[test]
+fn taskrouter_event_callbacks_share_the_outbox_retries_and_dead_letters() {
+    let hooks = Receiver::start();
+    let s = TestServer::spawn_with(&FAST);
+    hooks.answer(|_| Answer::status(500));
+    let ws = crate::taskrouter::Ws::create(&s, "callbacks");
+    s.post(
+        &ws.path,
+        &[
+            ("EventCallbackUrl", &format!("{}/tr", hooks.origin)),
+            ("EventsFilter", "task.created"),
+        ],
+    )
+    .expect(200);
+    let q = ws.queue(&s, "All", "1==1", &[]);
+    let wf = ws.workflow(
+        &s,
+        json!({"task_routing": {"filters": [], "default_filter": {"queue": q}}}),
+        120,
+    );
+    let task = ws.task(&s, &wf, json!({"topic": "refund"}), &[]);
+    let dead = eventually(Duration::from_secs(10), || {
+        s.get("/switchboard/v1/Deliveries?Status=dead").expect(200)["deliveries"]
+            .as_array()
+            .and_then(|d| d.first().cloned())
+    });
+    assert_eq!(dead["event"], "task.created");
+    assert_eq!(dead["attempts"], 3);
+    let attempts = hooks.to("/tr");
+    assert_eq!(attempts.len(), 3);
+    assert!(
+        attempts
+            .iter()
+            .all(|a| a.param("TaskSid") == Some(task.as_str()))
+    );
+    assert!(
+        attempts
+            .iter()
+            .all(|a| a.idempotency == attempts[0].idempotency)
+    );
+}
