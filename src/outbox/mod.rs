@@ -5,7 +5,7 @@
 //! (a conversation's channel sends) go one at a time, in order; the rest run concurrently up
 //! to `webhooks.concurrency`. Jobs survive a crash: they are rows, deleted only once sent.
 
-use std::collections::HashSet;
+use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -50,8 +50,8 @@ pub enum Attempt {
 /// Runs the dispatcher until the process ends.
 pub async fn run(state: web::Data<AppState>) {
     let concurrency = state.settings.webhooks.concurrency;
-    let mut inflight: HashSet<String> = HashSet::new();
-    let mut tasks: JoinSet<String> = JoinSet::new();
+    let mut inflight: HashMap<tokio::task::Id, String> = HashMap::new();
+    let mut tasks: JoinSet<()> = JoinSet::new();
     loop {
         let mut started = 0;
         if tasks.len() < concurrency {
@@ -65,16 +65,15 @@ pub async fn run(state: web::Data<AppState>) {
                         if tasks.len() >= concurrency {
                             break;
                         }
-                        if !inflight.insert(job.id.clone()) {
+                        if inflight.values().any(|id| *id == job.id) {
                             continue;
                         }
                         started += 1;
+                        let id = job.id.clone();
                         let state = state.clone();
-                        tasks.spawn(async move {
-                            let id = job.id.clone();
-                            attempt(&state, job).await;
-                            id
-                        });
+                        // On this thread's local set: an attempt may start actors.
+                        let handle = tasks.spawn_local(async move { attempt(&state, job).await });
+                        inflight.insert(handle.id(), id);
                     }
                 }
                 Err(e) => tracing::error!(error = %e, "reading the outbox failed"),
@@ -94,18 +93,32 @@ pub async fn run(state: web::Data<AppState>) {
             continue;
         }
         tokio::select! {
-            Some(done) = tasks.join_next(), if !tasks.is_empty() => {
-                if let Ok(id) = done {
-                    inflight.remove(&id);
-                }
-                while let Some(Ok(id)) = tasks.try_join_next() {
-                    inflight.remove(&id);
+            Some(done) = tasks.join_next_with_id(), if !tasks.is_empty() => {
+                settle(&mut inflight, done);
+                while let Some(done) = tasks.try_join_next_with_id() {
+                    settle(&mut inflight, done);
                 }
             }
             () = state.outbox.wake.notified() => {}
             () = tokio::time::sleep(wait) => {}
         }
     }
+}
+
+/// Forgets a finished attempt; one that panicked is logged (its job stays pending and is
+/// tried again when due).
+fn settle(
+    inflight: &mut HashMap<tokio::task::Id, String>,
+    done: Result<(tokio::task::Id, ()), tokio::task::JoinError>,
+) {
+    let id = match done {
+        Ok((id, ())) => id,
+        Err(e) => {
+            tracing::error!(error = %e, "a delivery attempt failed unexpectedly");
+            e.id()
+        }
+    };
+    inflight.remove(&id);
 }
 
 /// Makes one attempt at `job` and records what became of it.

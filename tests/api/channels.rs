@@ -379,6 +379,19 @@ fn sends_waiting_for_the_provider_survive_a_crash() {
             .find(|r| r.param("Body") == Some("sent before the crash"))
     });
     assert_eq!(delivered.param("To"), Some(customer));
+    // The restarted server records the hand-over (starting the conversation's actor for it).
+    let message = messages(&s, &conversation).pop().expect("message");
+    let receipts = format!(
+        "/conversations/v1/Conversations/{conversation}/Messages/{}/Receipts",
+        message["sid"].as_str().expect("IM")
+    );
+    let sent = eventually(Duration::from_secs(10), || {
+        s.get(&receipts).expect(200)["delivery_receipts"]
+            .get(0)
+            .cloned()
+            .filter(|r| r["status"] == "sent")
+    });
+    assert_eq!(sent["channel_message_sid"], "SMafter");
 }
 
 #[test]
