@@ -1,7 +1,8 @@
 //! The REST API in Twilio's wire format: form-encoded in, JSON out, Twilio error bodies. Each
 //! product lives under its own prefix (`/conversations`, `/flex-api`, `/taskrouter`, `/mcs` for
-//! media) and `/api` holds the 2010-04-01 account resources. This file is the only place that
-//! lists routes; one file per resource holds its handlers.
+//! media) and `/api` holds the 2010-04-01 account resources; `/simulator` is the simulator
+//! provider's customer page. This file is the only place that lists routes; one file per
+//! resource holds its handlers.
 
 pub mod accounts;
 pub mod addresses;
@@ -23,6 +24,7 @@ pub mod participants;
 pub mod render;
 pub mod roles;
 pub mod services;
+pub mod simulator;
 pub mod taskrouter;
 pub mod user_conversations;
 pub mod users;
@@ -205,6 +207,21 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     );
     cfg.service(
         resource("/channels/twilio/status").route(web::post().to(crate::channels::twilio::status)),
+    );
+    cfg.service(
+        web::scope("/simulator")
+            .wrap(simulator::realm())
+            .service(resource("").route(web::get().to(simulator::page)))
+            .service(resource("/").route(web::get().to(simulator::page)))
+            .service(resource("/assets/{file}").route(web::get().to(simulator::asset)))
+            .service(resource("/v1/Numbers").route(web::get().to(simulator::numbers)))
+            .service(
+                resource("/v1/Messages")
+                    .route(web::get().to(simulator::history))
+                    .route(web::post().to(simulator::send)),
+            )
+            .service(resource("/v1/Stream").route(web::get().to(simulator::stream)))
+            .default_service(web::to(not_found)),
     );
     cfg.route("/healthz", web::get().to(health::healthz))
         .route("/readyz", web::get().to(health::readyz))

@@ -40,10 +40,21 @@ pub struct SimMessage {
     pub date_ms: i64,
 }
 
-/// The simulated phones (by customer address) and a live feed of their messages.
+/// A message just kept on a phone, as the live feed carries it.
+#[derive(Debug, Clone)]
+pub struct MessageRecorded {
+    /// The account whose number it was sent to or from.
+    pub account: AccountSid,
+    /// The customer address of the phone.
+    pub phone: String,
+    /// The message.
+    pub message: SimMessage,
+}
+
+/// The simulated phones (by account and customer address) and a live feed of their messages.
 pub struct Simulator {
-    phones: DashMap<String, VecDeque<SimMessage>>,
-    feed: broadcast::Sender<Arc<SimMessage>>,
+    phones: DashMap<(AccountSid, String), VecDeque<SimMessage>>,
+    feed: broadcast::Sender<Arc<MessageRecorded>>,
 }
 
 impl Default for Simulator {
@@ -56,26 +67,37 @@ impl Default for Simulator {
 }
 
 impl Simulator {
-    /// Keeps `msg` on the customer's phone and streams it.
-    pub fn record(&self, customer: &str, msg: SimMessage) {
-        let mut phone = self.phones.entry(customer.to_owned()).or_default();
-        phone.push_back(msg.clone());
-        while phone.len() > HISTORY {
-            phone.pop_front();
+    /// Keeps `msg` on the account's phone of `customer` and streams it.
+    pub fn record(&self, account: &AccountSid, customer: &str, msg: SimMessage) {
+        {
+            // The guard is dropped before streaming: a slow subscriber never holds the shard.
+            let mut phone = self
+                .phones
+                .entry((account.clone(), customer.to_owned()))
+                .or_default();
+            phone.push_back(msg.clone());
+            while phone.len() > HISTORY {
+                phone.pop_front();
+            }
         }
-        let _ = self.feed.send(Arc::new(msg));
+        // No subscriber is not an error: nobody is watching that phone.
+        let _ = self.feed.send(Arc::new(MessageRecorded {
+            account: account.clone(),
+            phone: customer.to_owned(),
+            message: msg,
+        }));
     }
 
-    /// A phone's messages, oldest first.
-    pub fn history(&self, customer: &str) -> Vec<SimMessage> {
+    /// The messages of the account's phone of `customer`, oldest first.
+    pub fn history(&self, account: &AccountSid, customer: &str) -> Vec<SimMessage> {
         self.phones
-            .get(customer)
+            .get(&(account.clone(), customer.to_owned()))
             .map(|p| p.iter().cloned().collect())
             .unwrap_or_default()
     }
 
-    /// Every message from now on.
-    pub fn subscribe(&self) -> broadcast::Receiver<Arc<SimMessage>> {
+    /// Every message recorded from now on, on every phone (subscribers filter).
+    pub fn subscribe(&self) -> broadcast::Receiver<Arc<MessageRecorded>> {
         self.feed.subscribe()
     }
 
@@ -95,6 +117,7 @@ impl Simulator {
     ) -> String {
         let sid = Self::message_sid();
         self.record(
+            account,
             &job.to,
             SimMessage {
                 sid: sid.clone(),
@@ -108,6 +131,8 @@ impl Simulator {
         );
         let (state, account, job, provider) =
             (state.clone(), account.clone(), job.clone(), sid.clone());
+        // On the local set (the dispatcher's attempts run there): recording the receipt may
+        // start the conversation's actor.
         actix_web::rt::spawn(async move {
             tokio::time::sleep(Duration::from_millis(200)).await;
             super::outbound::record(
@@ -121,5 +146,70 @@ impl Simulator {
             .await;
         });
         sid
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn account(n: u8) -> AccountSid {
+        format!("AC{}", format!("{n:x}").repeat(32))
+            .parse()
+            .expect("account sid")
+    }
+
+    fn message(direction: &'static str, body: &str) -> SimMessage {
+        SimMessage {
+            sid: Simulator::message_sid(),
+            direction,
+            from: "+15557654321".into(),
+            to: "+15550001111".into(),
+            body: Some(body.into()),
+            media_urls: Vec::new(),
+            date_ms: 0,
+        }
+    }
+
+    #[test]
+    fn phones_belong_to_their_account() {
+        let sim = Simulator::default();
+        let (a, b) = (account(1), account(2));
+        sim.record(&a, "+15557654321", message("inbound", "hello"));
+        sim.record(&a, "+15557654321", message("outbound", "hi there"));
+        sim.record(&b, "+15557654321", message("inbound", "other account"));
+        let bodies = |acc: &AccountSid| -> Vec<String> {
+            sim.history(acc, "+15557654321")
+                .into_iter()
+                .filter_map(|m| m.body)
+                .collect()
+        };
+        assert_eq!(bodies(&a), ["hello", "hi there"]);
+        assert_eq!(bodies(&b), ["other account"]);
+        assert!(sim.history(&a, "+15550000000").is_empty());
+    }
+
+    #[test]
+    fn a_phone_keeps_its_latest_messages() {
+        let sim = Simulator::default();
+        let a = account(1);
+        for i in 0..HISTORY + 5 {
+            sim.record(&a, "+15557654321", message("inbound", &i.to_string()));
+        }
+        let kept = sim.history(&a, "+15557654321");
+        assert_eq!(kept.len(), HISTORY);
+        assert_eq!(kept[0].body.as_deref(), Some("5"));
+    }
+
+    #[test]
+    fn the_feed_names_account_and_phone() {
+        let sim = Simulator::default();
+        let mut feed = sim.subscribe();
+        let a = account(3);
+        sim.record(&a, "whatsapp:+15557654321", message("outbound", "hey"));
+        let got = feed.try_recv().expect("recorded message streamed");
+        assert_eq!(got.account, a);
+        assert_eq!(got.phone, "whatsapp:+15557654321");
+        assert_eq!(got.message.body.as_deref(), Some("hey"));
     }
 }

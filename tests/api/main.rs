@@ -20,6 +20,7 @@ mod media;
 mod messages;
 mod participants;
 mod resources;
+mod simulator;
 mod startup;
 mod taskrouter;
 mod taskrouter_ws;
