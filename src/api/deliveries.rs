@@ -107,8 +107,13 @@ pub async fn list(
     let page = pagination::page_request(&q)?;
     let status = q.get("Status").unwrap_or("dead").to_ascii_lowercase();
     let rows = match status.as_str() {
-        "dead" => state.store.dead_letters(&caller.account, page).await?,
-        "pending" => state.store.pending_jobs(&caller.account, page).await?,
+        "dead" => state.store.outbox_jobs(&caller.account, true, page).await?,
+        "pending" => {
+            state
+                .store
+                .outbox_jobs(&caller.account, false, page)
+                .await?
+        }
         _ => return Err(ApiError::invalid("Status", "must be pending or dead")),
     };
     let url = list_url(&req, &state);

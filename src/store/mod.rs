@@ -448,16 +448,11 @@ pub trait OutboxStore: Send + Sync {
     ) -> Result<Vec<outbox::OutboxRecord>, StoreError>;
     /// When the earliest pending job is due.
     async fn next_due(&self) -> Result<Option<outbox::Millis>, StoreError>;
-    /// Pending jobs of the account, oldest first (what is still on its way).
-    async fn pending_jobs(
+    /// The account's pending jobs (still on their way) or dead letters, oldest first.
+    async fn outbox_jobs(
         &self,
         account: &AccountSid,
-        page: PageRequest,
-    ) -> Result<Page<outbox::OutboxRecord>, StoreError>;
-    /// The account's dead letters, oldest first.
-    async fn dead_letters(
-        &self,
-        account: &AccountSid,
+        dead: bool,
         page: PageRequest,
     ) -> Result<Page<outbox::OutboxRecord>, StoreError>;
     /// One job of the account.

@@ -240,21 +240,7 @@ impl Directory {
         service: &ServiceSid,
         event: &str,
     ) -> Vec<Target> {
-        let mut out: Vec<Target> = Vec::new();
-        for owner in [service.as_str(), account.as_str()] {
-            if let Some(config) = self.configs.get(owner)
-                && let Some(url) = &config.pre_webhook_url
-                && config.filters.iter().any(|f| f == event)
-                && !out.iter().any(|t| t.url == *url)
-            {
-                out.push(Target {
-                    url: url.clone(),
-                    method: config.method.clone(),
-                    scoped: None,
-                });
-            }
-        }
-        out
+        self.configured(account, service, event, |c| c.pre_webhook_url.as_ref())
     }
 
     /// The service's and the account's post-URLs whose filters hold `event`.
@@ -264,10 +250,22 @@ impl Directory {
         service: &ServiceSid,
         event: &str,
     ) -> Vec<Target> {
+        self.configured(account, service, event, |c| c.post_webhook_url.as_ref())
+    }
+
+    /// The URL `pick` chooses from the service's configuration, then the account's, when its
+    /// filters hold `event` (one target per distinct URL).
+    fn configured(
+        &self,
+        account: &AccountSid,
+        service: &ServiceSid,
+        event: &str,
+        pick: impl Fn(&WebhookConfig) -> Option<&String>,
+    ) -> Vec<Target> {
         let mut out: Vec<Target> = Vec::new();
         for owner in [service.as_str(), account.as_str()] {
             if let Some(config) = self.configs.get(owner)
-                && let Some(url) = &config.post_webhook_url
+                && let Some(url) = pick(&config)
                 && config.filters.iter().any(|f| f == event)
                 && !out.iter().any(|t| t.url == *url)
             {

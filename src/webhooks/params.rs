@@ -126,19 +126,23 @@ pub fn participant(p: &mut Params, x: &ParticipantRecord) {
 /// `MessagingBinding.*` of a messaging participant.
 pub fn binding(p: &mut Params, x: &ParticipantRecord) {
     if let Some(b) = &x.messaging_binding {
-        push_opt(p, "MessagingBinding.Address", b.address.as_deref());
-        push_opt(
-            p,
-            "MessagingBinding.ProxyAddress",
-            b.proxy_address.as_deref(),
-        );
-        push_opt(
-            p,
-            "MessagingBinding.ProjectedAddress",
-            b.projected_address.as_deref(),
-        );
-        push(p, "MessagingBinding.Type", b.kind.to_ascii_uppercase());
+        messaging_binding(p, b);
     }
+}
+
+fn messaging_binding(p: &mut Params, b: &crate::store::records::MessagingBinding) {
+    push_opt(p, "MessagingBinding.Address", b.address.as_deref());
+    push_opt(
+        p,
+        "MessagingBinding.ProxyAddress",
+        b.proxy_address.as_deref(),
+    );
+    push_opt(
+        p,
+        "MessagingBinding.ProjectedAddress",
+        b.projected_address.as_deref(),
+    );
+    push(p, "MessagingBinding.Type", b.kind.to_ascii_uppercase());
 }
 
 /// The event's own parameters (after the common ones).
@@ -253,18 +257,7 @@ pub fn participant_add(
     push_opt(p, "RoleSid", draft.role_sid.as_ref().map(|s| s.as_str()));
     push(p, "Attributes", draft.attributes.as_deref().unwrap_or("{}"));
     if let Some(b) = &draft.binding {
-        push_opt(p, "MessagingBinding.Address", b.address.as_deref());
-        push_opt(
-            p,
-            "MessagingBinding.ProxyAddress",
-            b.proxy_address.as_deref(),
-        );
-        push_opt(
-            p,
-            "MessagingBinding.ProjectedAddress",
-            b.projected_address.as_deref(),
-        );
-        push(p, "MessagingBinding.Type", b.kind.to_ascii_uppercase());
+        messaging_binding(p, b);
     }
 }
 

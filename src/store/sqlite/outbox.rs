@@ -1,4 +1,5 @@
-//! Outbox reads of the SQLite store: due jobs (respecting lanes), dead letters, one job.
+//! Outbox reads of the SQLite store: due jobs (respecting lanes), an account's pending jobs
+//! or dead letters, one job.
 
 use async_trait::async_trait;
 use rusqlite::{OptionalExtension, params};
@@ -40,34 +41,18 @@ impl OutboxStore for SqliteStore {
         .await
     }
 
-    async fn pending_jobs(
+    async fn outbox_jobs(
         &self,
         account: &AccountSid,
+        dead: bool,
         p: PageRequest,
     ) -> Result<Page<OutboxRecord>, StoreError> {
         let account = account.clone();
         self.read(move |c| {
             page(
                 c,
-                "SELECT data FROM outbox WHERE account_sid = ?1 AND dead = 0 ORDER BY seq",
-                &[&account.as_str()],
-                p,
-            )
-        })
-        .await
-    }
-
-    async fn dead_letters(
-        &self,
-        account: &AccountSid,
-        p: PageRequest,
-    ) -> Result<Page<OutboxRecord>, StoreError> {
-        let account = account.clone();
-        self.read(move |c| {
-            page(
-                c,
-                "SELECT data FROM outbox WHERE account_sid = ?1 AND dead = 1 ORDER BY seq",
-                &[&account.as_str()],
+                "SELECT data FROM outbox WHERE account_sid = ?1 AND dead = ?2 ORDER BY seq",
+                &[&account.as_str(), &dead],
                 p,
             )
         })
