@@ -332,6 +332,38 @@ fn failed_sends_are_retried_then_end_as_failed_receipts_and_dead_letters() {
     });
     assert_eq!(failed["error_code"], 21211);
     assert_eq!(provider.to("/2010-04-01/").len(), 4);
+    // Both stay as dead letters, ready to be replayed.
+    let dead = s.get("/switchboard/v1/Deliveries?Status=dead").expect(200);
+    let dead = dead["deliveries"].as_array().expect("deliveries");
+    assert_eq!(dead.len(), 2);
+    assert!(
+        dead.iter()
+            .all(|d| d["type"] == "channel_send" && d["to"] == customer)
+    );
+}
+
+#[test]
+fn a_burst_beyond_the_rate_limit_from_a_customer_is_never_turned_away() {
+    let provider = Receiver::start();
+    let mut env = provider_env(&provider);
+    env.push((
+        "SWITCHBOARD__CONVERSATIONS__RATE_LIMIT_PER_SECOND",
+        "5".into(),
+    ));
+    let s = spawn_env(&env);
+    address(&s, &[]);
+    let customer = "+15557656767";
+    for i in 0..15 {
+        assert_eq!(
+            inbound(&s, customer, &format!("n{i}"), &format!("SMr{i}")),
+            200
+        );
+    }
+    let conversation = conversations_of(&s, customer)[0]["conversation_sid"]
+        .as_str()
+        .expect("CH")
+        .to_owned();
+    assert_eq!(messages(&s, &conversation).len(), 15);
 }
 
 #[test]

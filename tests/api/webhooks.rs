@@ -447,3 +447,35 @@ fn taskrouter_event_callbacks_share_the_outbox_retries_and_dead_letters() {
             .all(|a| a.idempotency == attempts[0].idempotency)
     );
 }
+
+#[test]
+fn get_webhooks_carry_their_parameters_in_the_signed_url() {
+    let hooks = Receiver::start();
+    let s = TestServer::spawn_with(&FAST);
+    let conversation = s.conversation(&[]);
+    s.post(
+        &format!("/conversations/v1/Conversations/{conversation}/Webhooks"),
+        &[
+            ("Target", "webhook"),
+            (
+                "Configuration.Url",
+                &format!("{}/get?site=1#rc=2", hooks.origin),
+            ),
+            ("Configuration.Method", "GET"),
+            ("Configuration.Filters", "onMessageAdded"),
+        ],
+    )
+    .expect(201);
+    send(&s, &conversation, "by get", true).expect(201);
+    let got = eventually(Duration::from_secs(10), || {
+        hooks.to("/get").into_iter().next()
+    });
+    assert_eq!(got.method, "GET");
+    assert_eq!(got.param("site"), Some("1"));
+    assert_eq!(got.param("Body"), Some("by get"));
+    assert_eq!(got.param("RetryCount"), Some("0"));
+    // Signed as Twilio signs GET requests: the full URL, no parameters; no fragment sent.
+    let url = format!("{}{}", hooks.origin, got.path);
+    let expected = switchboard::webhooks::signature::sign(TOKEN, &url, &[]);
+    assert_eq!(got.signature.as_deref(), Some(expected.as_str()));
+}

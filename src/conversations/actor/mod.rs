@@ -201,7 +201,11 @@ impl ConversationActor {
         };
         conversation.check_scope(scope)?;
         conversation.check_participant(scope)?;
-        self.rate.take()?;
+        // What customers send through a provider, and the provider's receipts, are never
+        // turned away: the provider would not retry them.
+        if !matches!(scope.source, Source::Channel(_) | Source::System) {
+            self.rate.take()?;
+        }
         match &self.phase {
             Phase::Live(c) => Ok(c),
             _ => Err(self.not_found()),
