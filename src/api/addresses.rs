@@ -214,6 +214,21 @@ pub async fn create(
     if address.trim().is_empty() {
         return Err(ApiError::invalid("Address", "must not be empty"));
     }
+    // Messaging addresses must be what inbound messages carry in `To`.
+    if matches!(kind.as_str(), "sms" | "whatsapp" | "messenger") {
+        let channel = crate::api::participants::channel_of(&address).map_err(|_| {
+            ApiError::invalid(
+                "Address",
+                format!("`{address}` is not a valid {kind} address (e.g. +15550001111, whatsapp:+15550001111)"),
+            )
+        })?;
+        if channel != kind {
+            return Err(ApiError::invalid(
+                "Address",
+                format!("`{address}` is a {channel} address, not {kind}"),
+            ));
+        }
+    }
     let mut auto = AutoCreation::default();
     auto_creation(&state, &caller, &p, &mut auto).await?;
     let mut route = None;

@@ -112,3 +112,25 @@ fn bad_address_configurations_are_refused() {
     s.get(&format!("{PATH}/IG00000000000000000000000000000000"))
         .expect_error(404, 20404);
 }
+
+#[test]
+fn messaging_addresses_must_be_what_inbound_messages_carry() {
+    let s = TestServer::spawn();
+    // `+` sent unencoded arrives as a space: refused, not stored as " 1555…".
+    s.post(PATH, &[("Type", "sms"), ("Address", " 15550001111")])
+        .expect_error(400, 20001);
+    s.post(PATH, &[("Type", "whatsapp"), ("Address", "+15550001111")])
+        .expect_error(400, 20001);
+    s.post(
+        PATH,
+        &[("Type", "sms"), ("Address", "whatsapp:+15550001111")],
+    )
+    .expect_error(400, 20001);
+    s.post(
+        PATH,
+        &[("Type", "whatsapp"), ("Address", "whatsapp:+15550001111")],
+    )
+    .expect(201);
+    s.post(PATH, &[("Type", "chat"), ("Address", "my-webchat")])
+        .expect(201);
+}
