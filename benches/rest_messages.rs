@@ -10,6 +10,11 @@
 //! conversations are listed back and their indexes checked to be 0..n-1 without gaps, with n
 //! equal to the number of 201s the clients received for them.
 //!
+//! With `--webhook`, an `onMessageAdded` post-event webhook points at a local sink and every
+//! request carries `X-Twilio-Webhook-Enabled: true`: each message then also writes an outbox
+//! job in its transaction, which the dispatcher sends; the run reports how long the sink took
+//! to receive every acknowledged message's webhook.
+//!
 //! Run: `cargo bench --bench rest_messages -- --conversations 1000 --clients 64 --synchronous full`
 //! See docs/benchmarks.md for the method and results.
 
@@ -83,6 +88,9 @@ struct Args {
     /// Server binary (default: the one cargo built for this bench).
     #[arg(long)]
     server_bin: Option<PathBuf>,
+    /// Fire an `onMessageAdded` webhook for every message, to a local sink.
+    #[arg(long)]
+    webhook: bool,
     /// Passed by `cargo bench`; ignored.
     #[arg(long, hide = true)]
     bench: bool,
@@ -255,6 +263,51 @@ struct Shared {
     next: AtomicU64,
     error_count: AtomicUsize,
     body: String,
+    webhook: bool,
+}
+
+/// A minimal HTTP/1.1 endpoint on 127.0.0.1 that answers 200 to every request (keep-alive)
+/// and counts them.
+async fn webhook_sink(count: Arc<AtomicU64>) -> anyhow::Result<String> {
+    use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt};
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+    let url = format!("http://{}/hook", listener.local_addr()?);
+    tokio::spawn(async move {
+        while let Ok((stream, _)) = listener.accept().await {
+            let count = count.clone();
+            tokio::spawn(async move {
+                let mut stream = tokio::io::BufReader::new(stream);
+                loop {
+                    let mut length = 0usize;
+                    let mut line = String::new();
+                    loop {
+                        line.clear();
+                        if stream.read_line(&mut line).await.unwrap_or(0) == 0 {
+                            return;
+                        }
+                        if line == "\r\n" {
+                            break;
+                        }
+                        if let Some((k, v)) = line.split_once(':')
+                            && k.eq_ignore_ascii_case("content-length")
+                        {
+                            length = v.trim().parse().unwrap_or(0);
+                        }
+                    }
+                    let mut body = vec![0u8; length];
+                    if stream.read_exact(&mut body).await.is_err() {
+                        return;
+                    }
+                    count.fetch_add(1, Ordering::Relaxed);
+                    let ok = b"HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n";
+                    if stream.get_mut().write_all(ok).await.is_err() {
+                        return;
+                    }
+                }
+            });
+        }
+    });
+    Ok(url)
 }
 
 async fn client_loop(
@@ -270,13 +323,14 @@ async fn client_loop(
     while Instant::now() < measure_to {
         let i = (shared.next.fetch_add(1, Ordering::Relaxed) % shared.sids.len() as u64) as usize;
         let sent = Instant::now();
-        let answer = client
+        let mut request = client
             .post(&shared.urls[i])
             .basic_auth(ACCOUNT_SID, Some(AUTH_TOKEN))
-            .header("Content-Type", "application/x-www-form-urlencoded")
-            .body(form.clone())
-            .send()
-            .await;
+            .header("Content-Type", "application/x-www-form-urlencoded");
+        if shared.webhook {
+            request = request.header("X-Twilio-Webhook-Enabled", "true");
+        }
+        let answer = request.body(form.clone()).send().await;
         let outcome = match answer {
             Ok(r) => {
                 let status = r.status();
@@ -490,6 +544,26 @@ async fn run(args: Args) -> anyhow::Result<()> {
     let setup = http_client(args.clients)?;
     wait_healthy(&setup, &base).await?;
 
+    let delivered = Arc::new(AtomicU64::new(0));
+    if args.webhook {
+        let sink = webhook_sink(delivered.clone()).await?;
+        let answer = setup
+            .post(format!("{base}/conversations/v1/Configuration/Webhooks"))
+            .basic_auth(ACCOUNT_SID, Some(AUTH_TOKEN))
+            .header("Content-Type", "application/x-www-form-urlencoded")
+            .body(form(&[
+                ("PostWebhookUrl", &sink),
+                ("Filters", "onMessageAdded"),
+            ]))
+            .send()
+            .await?;
+        ensure!(
+            answer.status() == 200,
+            "configuring the webhook: {}",
+            answer.status()
+        );
+    }
+
     let t = Instant::now();
     let sids =
         create_conversations(&setup, &base, args.conversations, args.clients.min(64)).await?;
@@ -509,6 +583,7 @@ async fn run(args: Args) -> anyhow::Result<()> {
         next: AtomicU64::new(0),
         error_count: AtomicUsize::new(0),
         body: "x".repeat(args.body_bytes),
+        webhook: args.webhook,
     });
 
     // One client (hence one keep-alive connection) per task.
@@ -592,6 +667,23 @@ async fn run(args: Args) -> anyhow::Result<()> {
     )
     .await?;
     println!("  {check}");
+    if args.webhook {
+        // Every acknowledged message (warm-up included) has one webhook to deliver.
+        let expected: u64 = shared.acked.iter().map(|a| a.load(Ordering::Relaxed)).sum();
+        let at_end = delivered.load(Ordering::Relaxed);
+        let drain = Instant::now();
+        while delivered.load(Ordering::Relaxed) < expected
+            && drain.elapsed() < Duration::from_secs(120)
+        {
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        let got = delivered.load(Ordering::Relaxed);
+        println!(
+            "  webhooks: expected={expected} delivered-during-run={at_end} delivered={got} backlog-drained-in={:.2}s",
+            drain.elapsed().as_secs_f64()
+        );
+        ensure!(got >= expected, "{} webhooks never arrived", expected - got);
+    }
     drop(server);
     Ok(())
 }
