@@ -5,7 +5,7 @@
 //! (a conversation's channel sends) go one at a time, in order; the rest run concurrently up
 //! to `webhooks.concurrency`. Jobs survive a crash: they are rows, deleted only once sent.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, VecDeque};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -47,51 +47,50 @@ pub enum Attempt {
     },
 }
 
+/// Due jobs read from the store at once; they are started as capacity frees up, and the
+/// store is read again only when they are all started.
+const FETCH: u32 = 256;
+
 /// Runs the dispatcher until the process ends.
 pub async fn run(state: web::Data<AppState>) {
     let concurrency = state.settings.webhooks.concurrency;
     let mut inflight: HashMap<tokio::task::Id, String> = HashMap::new();
+    let mut ready: VecDeque<OutboxRecord> = VecDeque::new();
     let mut tasks: JoinSet<()> = JoinSet::new();
     loop {
-        let mut started = 0;
-        if tasks.len() < concurrency {
-            match state
-                .store
-                .due_jobs(now_ms(), (concurrency * 2) as u32)
-                .await
-            {
-                Ok(jobs) => {
-                    for job in jobs {
-                        if tasks.len() >= concurrency {
-                            break;
-                        }
-                        if inflight.values().any(|id| *id == job.id) {
-                            continue;
-                        }
-                        started += 1;
-                        let id = job.id.clone();
-                        let state = state.clone();
-                        // On this thread's local set: an attempt may start actors.
-                        let handle = tasks.spawn_local(async move { attempt(&state, job).await });
-                        inflight.insert(handle.id(), id);
-                    }
-                }
+        if ready.is_empty() && tasks.len() < concurrency {
+            match state.store.due_jobs(now_ms(), FETCH).await {
+                Ok(jobs) => ready.extend(
+                    jobs.into_iter()
+                        .filter(|job| !inflight.values().any(|id| *id == job.id)),
+                ),
                 Err(e) => tracing::error!(error = %e, "reading the outbox failed"),
             }
         }
-        let wait = if started > 0 && tasks.len() < concurrency {
-            Duration::ZERO
+        let mut started = 0;
+        while tasks.len() < concurrency
+            && let Some(job) = ready.pop_front()
+        {
+            started += 1;
+            let id = job.id.clone();
+            let state = state.clone();
+            // On this thread's local set: an attempt may start actors.
+            let handle = tasks.spawn_local(async move { attempt(&state, job).await });
+            inflight.insert(handle.id(), id);
+        }
+        if started > 0 && tasks.len() < concurrency {
+            // All started and room left: more may be due.
+            continue;
+        }
+        let wait = if !ready.is_empty() || !inflight.is_empty() {
+            // A finished attempt wakes the loop sooner.
+            Duration::from_secs(1)
         } else {
             match state.store.next_due().await {
-                Ok(Some(due)) if inflight.is_empty() => {
-                    Duration::from_millis((due - now_ms()).clamp(0, 1000) as u64)
-                }
+                Ok(Some(due)) => Duration::from_millis((due - now_ms()).clamp(1, 1000) as u64),
                 _ => Duration::from_secs(1),
             }
         };
-        if wait.is_zero() {
-            continue;
-        }
         tokio::select! {
             Some(done) = tasks.join_next_with_id(), if !tasks.is_empty() => {
                 settle(&mut inflight, done);

@@ -446,7 +446,7 @@ pub trait OutboxStore: Send + Sync {
         now_ms: outbox::Millis,
         limit: u32,
     ) -> Result<Vec<outbox::OutboxRecord>, StoreError>;
-    /// When the earliest pending job is due.
+    /// When the earliest pending job that is not waiting behind its lane is due.
     async fn next_due(&self) -> Result<Option<outbox::Millis>, StoreError>;
     /// The account's pending jobs (still on their way) or dead letters, oldest first.
     async fn outbox_jobs(

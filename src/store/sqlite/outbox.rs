@@ -31,7 +31,11 @@ impl OutboxStore for SqliteStore {
     async fn next_due(&self) -> Result<Option<Millis>, StoreError> {
         self.read(|c| {
             Ok(c.query_row(
-                "SELECT MIN(next_attempt_ms) FROM outbox WHERE dead = 0",
+                "SELECT MIN(next_attempt_ms) FROM outbox o
+                 WHERE dead = 0
+                   AND (lane IS NULL OR NOT EXISTS (
+                     SELECT 1 FROM outbox p
+                     WHERE p.lane = o.lane AND p.dead = 0 AND p.seq < o.seq))",
                 [],
                 |r| r.get::<_, Option<Millis>>(0),
             )
@@ -76,5 +80,90 @@ impl OutboxStore for SqliteStore {
             data.as_deref().map(decode).transpose()
         })
         .await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::Settings;
+    use crate::store::outbox::{OutboxJob, WebhookJob};
+    use crate::store::{Mutation, WriteLog};
+
+    fn job(account: &AccountSid, lane: Option<&str>, due: Millis) -> OutboxRecord {
+        let mut record = OutboxRecord::new(
+            account.clone(),
+            lane.map(str::to_owned),
+            OutboxJob::Webhook(WebhookJob {
+                url: "http://127.0.0.1:9/hook".into(),
+                method: "POST".into(),
+                params: vec![],
+                event: "onMessageAdded".into(),
+            }),
+            due,
+        );
+        record.next_attempt_ms = due;
+        record
+    }
+
+    #[tokio::test]
+    async fn a_lane_waits_behind_its_oldest_pending_job() {
+        let dir = tempfile::tempdir().expect("tmp");
+        let store = SqliteStore::open(dir.path(), &Settings::default().store).expect("store");
+        let account = AccountSid::generate();
+        let now = 1_000_000;
+        let first = job(&account, Some("lane"), now + 5_000); // backing off
+        let second = job(&account, Some("lane"), now); // due, but behind `first`
+        let free = job(&account, None, now + 9_000);
+        store
+            .submit(vec![
+                Mutation::PutOutbox(first.clone()),
+                Mutation::PutOutbox(second.clone()),
+                Mutation::PutOutbox(free.clone()),
+            ])
+            .await
+            .expect("committed");
+        assert!(store.due_jobs(now, 10).await.expect("due").is_empty());
+        // The blocked job does not count as due: no busy loop on it.
+        assert_eq!(store.next_due().await.expect("next"), Some(now + 5_000));
+        // Once the first is done, the second is next in its lane.
+        store
+            .submit(vec![Mutation::DeleteOutbox(first.id.clone())])
+            .await
+            .expect("committed");
+        let due = store.due_jobs(now, 10).await.expect("due");
+        assert_eq!(due.len(), 1);
+        assert_eq!(due[0].id, second.id);
+        // A dead letter neither blocks its lane nor counts as due, and is listed as dead.
+        let mut parked = second.clone();
+        parked.dead = true;
+        store
+            .submit(vec![Mutation::UpdateOutbox(parked)])
+            .await
+            .expect("committed");
+        assert_eq!(store.next_due().await.expect("next"), Some(now + 9_000));
+        let page = PageRequest { page: 0, size: 10 };
+        let dead = store.outbox_jobs(&account, true, page).await.expect("dead");
+        assert_eq!(dead.items.len(), 1);
+        let pending = store
+            .outbox_jobs(&account, false, page)
+            .await
+            .expect("pending");
+        assert_eq!(pending.items[0].id, free.id);
+        // An update never resurrects a deleted job.
+        store
+            .submit(vec![
+                Mutation::DeleteOutbox(free.id.clone()),
+                Mutation::UpdateOutbox(free.clone()),
+            ])
+            .await
+            .expect("committed");
+        assert!(
+            store
+                .outbox_job(&account, &free.id)
+                .await
+                .expect("read")
+                .is_none()
+        );
     }
 }
