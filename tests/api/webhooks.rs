@@ -479,3 +479,41 @@ fn get_webhooks_carry_their_parameters_in_the_signed_url() {
     let expected = switchboard::webhooks::signature::sign(TOKEN, &url, &[]);
     assert_eq!(got.signature.as_deref(), Some(expected.as_str()));
 }
+
+#[test]
+fn chat_clients_fire_webhooks_as_sdk_and_see_rejections_as_error_frames() {
+    let hooks = Receiver::start();
+    let s = TestServer::spawn_with(&FAST);
+    configure(&s, &hooks, &["onMessageAdd", "onMessageAdded"], true);
+    hooks.answer(|r| {
+        if r.param("Body") == Some("spam") {
+            Answer::status(403)
+        } else {
+            Answer::status(200)
+        }
+    });
+    let conversation = s.conversation(&[]);
+    s.post(
+        &format!("/conversations/v1/Conversations/{conversation}/Participants"),
+        &[("Identity", "alice")],
+    )
+    .expect(201);
+    let minter = crate::ws::Minter::new(&s);
+    let (mut ws, _) = crate::ws::Ws::session(&s, &minter.token("alice", None));
+    let refused = ws.err(
+        "send",
+        json!({"conversation_sid": conversation, "body": "spam"}),
+    );
+    assert_eq!(refused["code"], 20403);
+    ws.ok(
+        "send",
+        json!({"conversation_sid": conversation, "body": "hello"}),
+    );
+    let added = eventually(Duration::from_secs(10), || {
+        hooks.to("/post").into_iter().next()
+    });
+    assert_eq!(added.param("Source"), Some("SDK"));
+    assert_eq!(added.param("ClientIdentity"), Some("alice"));
+    assert_eq!(added.param("Author"), Some("alice"));
+    assert_eq!(added.param("Index"), Some("0"));
+}
