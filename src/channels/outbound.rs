@@ -91,14 +91,15 @@ pub async fn record(
 
 /// Ends the message's way to its recipient with a `failed` receipt (Twilio error `code`,
 /// 30008 "unknown error" when the provider gave none).
-pub async fn failed(state: &AppState, job: &ChannelSendJob, code: Option<u32>) {
-    let account = match state.store.load_conversation(&job.conversation_sid).await {
-        Ok(Some(c)) => c.record.account_sid,
-        _ => return,
-    };
+pub async fn failed(
+    state: &AppState,
+    account: &crate::ids::AccountSid,
+    job: &ChannelSendJob,
+    code: Option<u32>,
+) {
     record(
         state,
-        &account,
+        account,
         job,
         ReceiptStatus::Failed,
         None,

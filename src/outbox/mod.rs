@@ -158,7 +158,7 @@ async fn give_up(
 ) -> Vec<Mutation> {
     tracing::warn!(job = %job.id, event = job.label(), attempts = job.attempts, error = %error, "delivery gave up; kept as a dead letter");
     if let OutboxJob::ChannelSend(send) = &job.job {
-        crate::channels::outbound::failed(state, send, code).await;
+        crate::channels::outbound::failed(state, &job.account_sid, send, code).await;
     }
     job.dead = true;
     job.last_error = Some(error);
