@@ -28,18 +28,7 @@ pub const TYPES: &[&str] = &[
 ];
 
 /// `AutoCreation.WebhookFilters` values Twilio accepts.
-pub const WEBHOOK_FILTERS: &[&str] = &[
-    "onMessageAdded",
-    "onMessageUpdated",
-    "onMessageRemoved",
-    "onConversationUpdated",
-    "onConversationStateUpdated",
-    "onConversationRemoved",
-    "onParticipantAdded",
-    "onParticipantUpdated",
-    "onParticipantRemoved",
-    "onDeliveryUpdated",
-];
+pub const WEBHOOK_FILTERS: &[&str] = crate::webhooks::config::SCOPED_EVENTS;
 
 /// What a new contact on the address gets.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]

@@ -34,18 +34,7 @@ use crate::webhooks::config::{SCOPED_KIND, ScopedWebhook};
 pub const MAX_PER_CONVERSATION: usize = 5;
 
 /// The events a `webhook` target may filter on (scoped webhooks get post-events only).
-pub const POST_EVENTS: &[&str] = &[
-    "onMessageAdded",
-    "onMessageUpdated",
-    "onMessageRemoved",
-    "onConversationUpdated",
-    "onConversationStateUpdated",
-    "onConversationRemoved",
-    "onParticipantAdded",
-    "onParticipantUpdated",
-    "onParticipantRemoved",
-    "onDeliveryUpdated",
-];
+pub const POST_EVENTS: &[&str] = crate::webhooks::config::SCOPED_EVENTS;
 
 /// Longest accepted URL.
 const MAX_URL: usize = 2048;

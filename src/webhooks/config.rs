@@ -46,6 +46,21 @@ pub const EVENTS: &[&str] = &[
     "onUserUpdated",
 ];
 
+/// The post-events a conversation-scoped webhook (or an address's auto-creation webhook) may
+/// filter on.
+pub const SCOPED_EVENTS: &[&str] = &[
+    "onMessageAdded",
+    "onMessageUpdated",
+    "onMessageRemoved",
+    "onConversationUpdated",
+    "onConversationStateUpdated",
+    "onConversationRemoved",
+    "onParticipantAdded",
+    "onParticipantUpdated",
+    "onParticipantRemoved",
+    "onDeliveryUpdated",
+];
+
 /// A webhook configuration (account or service).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct WebhookConfig {
