@@ -128,8 +128,10 @@ async fn attempt(state: &web::Data<AppState>, mut job: OutboxRecord) {
     };
     job.attempts += 1;
     job.date_updated = now_ms() / 1000;
-    let max = match job.job {
-        OutboxJob::Webhook(_) => state.settings.webhooks.max_attempts,
+    let max = match &job.job {
+        OutboxJob::Webhook(w) => crate::webhooks::Overrides::of(&w.url)
+            .retries
+            .map_or(state.settings.webhooks.max_attempts, |r| r + 1),
         OutboxJob::ChannelSend(_) => state.settings.channels.max_attempts,
     };
     let unit = match outcome {

@@ -163,6 +163,42 @@ pub fn client() -> reqwest::Client {
         .unwrap_or_default()
 }
 
+/// Twilio's connection overrides, given in a webhook URL's fragment
+/// (`https://host/path#rc=2&tt=5000`): `rc` retries (0–5), `ct`/`rt`/`tt` time limits in
+/// milliseconds (100–15000; the shortest applies to the whole attempt). Out-of-range or
+/// unknown keys are ignored.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Overrides {
+    /// Retries after the first attempt.
+    pub retries: Option<u32>,
+    /// Time limit of one attempt.
+    pub timeout: Option<Duration>,
+}
+
+impl Overrides {
+    /// The overrides in `url`'s fragment.
+    pub fn of(url: &str) -> Overrides {
+        let mut out = Overrides::default();
+        let Some((_, fragment)) = url.split_once('#') else {
+            return out;
+        };
+        for (key, value) in form_urlencoded::parse(fragment.as_bytes()) {
+            let Ok(n) = value.parse::<u64>() else {
+                continue;
+            };
+            match key.as_ref() {
+                "rc" if n <= 5 => out.retries = Some(n as u32),
+                "ct" | "rt" | "tt" if (100..=15_000).contains(&n) => {
+                    let limit = Duration::from_millis(n);
+                    out.timeout = Some(out.timeout.map_or(limit, |t| t.min(limit)));
+                }
+                _ => {}
+            }
+        }
+        out
+    }
+}
+
 /// What a webhook endpoint answered.
 #[derive(Debug)]
 pub struct Answer {
@@ -184,6 +220,9 @@ pub async fn send(
     idempotency: Option<&str>,
     timeout: Duration,
 ) -> Result<Answer, String> {
+    let timeout = Overrides::of(url)
+        .timeout
+        .map_or(timeout, |t| t.min(timeout));
     let url = url.split('#').next().unwrap_or(url);
     let request = if method.eq_ignore_ascii_case("GET") {
         let query: String = form_urlencoded::Serializer::new(String::new())
@@ -236,4 +275,19 @@ pub fn chain(err: &dyn std::error::Error) -> String {
 pub fn install_tls_provider() {
     // Fails only when a provider is installed already.
     let _ = rustls::crypto::ring::default_provider().install_default();
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn connection_overrides_come_from_the_fragment_within_twilio_ranges() {
+        let o = Overrides::of("https://h/p?x=1#rc=2&ct=500&tt=3000&e=ashburn");
+        assert_eq!(o.retries, Some(2));
+        assert_eq!(o.timeout, Some(Duration::from_millis(500)));
+        assert_eq!(Overrides::of("https://h/p"), Overrides::default());
+        let out_of_range = Overrides::of("https://h/p#rc=9&tt=20000&rt=50");
+        assert_eq!(out_of_range, Overrides::default());
+    }
 }

@@ -517,3 +517,31 @@ fn chat_clients_fire_webhooks_as_sdk_and_see_rejections_as_error_frames() {
     assert_eq!(added.param("Author"), Some("alice"));
     assert_eq!(added.param("Index"), Some("0"));
 }
+
+#[test]
+fn a_url_fragment_sets_twilios_connection_overrides() {
+    let hooks = Receiver::start();
+    let s = TestServer::spawn_with(&FAST);
+    hooks.answer(|_| Answer::status(500));
+    let conversation = s.conversation(&[]);
+    // `rc=0`: no retry (instead of the configured 3 attempts); the fragment is never sent.
+    s.post(
+        &format!("/conversations/v1/Conversations/{conversation}/Webhooks"),
+        &[
+            ("Target", "webhook"),
+            ("Configuration.Url", &format!("{}/once#rc=0", hooks.origin)),
+            ("Configuration.Filters", "onMessageAdded"),
+        ],
+    )
+    .expect(201);
+    send(&s, &conversation, "just once", true).expect(201);
+    let dead = eventually(Duration::from_secs(10), || {
+        s.get("/switchboard/v1/Deliveries?Status=dead").expect(200)["deliveries"]
+            .as_array()
+            .and_then(|d| d.first().cloned())
+    });
+    assert_eq!(dead["attempts"], 1);
+    let got = hooks.to("/once");
+    assert_eq!(got.len(), 1);
+    assert_eq!(got[0].path, "/once");
+}
