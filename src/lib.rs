@@ -32,6 +32,7 @@ pub mod error;
 pub mod gateway;
 pub mod ids;
 pub mod interactions;
+pub mod logins;
 pub mod media;
 pub mod outbox;
 pub mod protocol;

@@ -92,6 +92,32 @@ impl Accounts {
         Ok(key)
     }
 
+    /// The account's API key named `name`, created on first use (the key the server or the
+    /// CLI signs access tokens with).
+    pub async fn named_key(
+        &self,
+        account: &AccountSid,
+        name: &str,
+    ) -> Result<KeyRecord, StoreError> {
+        if let Some(key) = self
+            .keys_of(account)
+            .into_iter()
+            .find(|k| k.friendly_name == name)
+        {
+            return Ok(key);
+        }
+        let at = crate::store::records::now();
+        self.put_key(KeyRecord {
+            sid: KeySid::generate(),
+            account_sid: account.clone(),
+            friendly_name: name.into(),
+            secret: crate::ids::random_hex32(),
+            date_created: at,
+            date_updated: at,
+        })
+        .await
+    }
+
     /// Deletes an API key; tokens it signed stop verifying at once.
     pub async fn delete_key(&self, sid: &KeySid) -> Result<(), StoreError> {
         self.store

@@ -15,6 +15,7 @@ pub mod flex;
 pub mod health;
 pub mod idempotency;
 pub mod keys;
+pub mod logins;
 pub mod media;
 pub mod messages;
 pub mod pagination;
@@ -299,6 +300,18 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
                     resource("/Deliveries/{delivery}/Replay")
                         .route(web::post().to(deliveries::replay)),
                 )
+                .service(
+                    resource("/Logins")
+                        .route(web::get().to(logins::list))
+                        .route(web::post().to(logins::create)),
+                )
+                .service(
+                    resource("/Logins/{login}")
+                        .route(web::get().to(logins::fetch))
+                        .route(web::post().to(logins::update))
+                        .route(web::delete().to(logins::delete)),
+                )
+                .service(resource("/SignIn").route(web::post().to(logins::sign_in)))
                 .default_service(web::to(not_found)),
         )
         .service(

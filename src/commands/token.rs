@@ -7,11 +7,11 @@ use std::sync::Arc;
 use anyhow::{Context as _, bail};
 
 use crate::accounts::Accounts;
-use crate::gateway::token::{ChatGrant, Grants, Role, TaskRouterGrant, mint};
-use crate::ids::{AccountSid, KeySid, random_hex32};
+use crate::gateway::token::{Grants, Role, mint};
+use crate::ids::AccountSid;
 use crate::startup::ACCOUNT_SID_ENV;
 use crate::store::Store;
-use crate::store::records::{KeyRecord, now};
+use crate::store::records::now;
 use crate::store::sqlite::SqliteStore;
 
 /// Name of the API key the CLI signs with.
@@ -73,47 +73,11 @@ pub async fn run(settings: &crate::config::Settings, req: TokenRequest) -> anyho
             }
         }
     };
-    let key = match accounts
-        .keys_of(&account.sid)
-        .into_iter()
-        .find(|k| k.friendly_name == CLI_KEY_NAME)
-    {
-        Some(key) => key,
-        None => {
-            let at = now();
-            accounts
-                .put_key(KeyRecord {
-                    sid: KeySid::generate(),
-                    account_sid: account.sid.clone(),
-                    friendly_name: CLI_KEY_NAME.into(),
-                    secret: random_hex32(),
-                    date_created: at,
-                    date_updated: at,
-                })
-                .await?
-        }
-    };
+    let key = accounts.named_key(&account.sid, CLI_KEY_NAME).await?;
     let service = accounts
         .default_service(&account.sid)
         .await?
         .map(|s| s.to_string());
-    let task_router = |role: &str| {
-        Some(TaskRouterGrant {
-            role: Some(role.into()),
-            workspace_sid: req.workspace.clone(),
-            worker_sid: req.worker.clone(),
-        })
-    };
-    let grants = Grants {
-        identity: None,
-        chat: Some(ChatGrant {
-            service_sid: service,
-        }),
-        task_router: match req.role {
-            Role::Guest => None,
-            Role::Agent => task_router("agent"),
-            Role::Supervisor => task_router("supervisor"),
-        },
-    };
+    let grants = Grants::for_role(req.role, service, req.workspace, req.worker);
     Ok(mint(&key, &req.identity, grants, now(), req.ttl_secs))
 }

@@ -127,6 +127,36 @@ pub enum TokenError {
     MissingIdentity,
 }
 
+impl Grants {
+    /// The grants of a `role` in the account's chat `service`; agents and supervisors also get
+    /// a `task_router` grant naming their workspace and worker, if any.
+    pub fn for_role(
+        role: Role,
+        service: Option<String>,
+        workspace: Option<String>,
+        worker: Option<String>,
+    ) -> Grants {
+        let task_router = |role: &str| {
+            Some(TaskRouterGrant {
+                role: Some(role.into()),
+                workspace_sid: workspace.clone(),
+                worker_sid: worker.clone(),
+            })
+        };
+        Grants {
+            identity: None,
+            chat: Some(ChatGrant {
+                service_sid: service,
+            }),
+            task_router: match role {
+                Role::Guest => None,
+                Role::Agent => task_router("agent"),
+                Role::Supervisor => task_router("supervisor"),
+            },
+        }
+    }
+}
+
 /// Mints a token for `identity` valid from `now` for `ttl_secs`.
 pub fn mint(
     key: &KeyRecord,

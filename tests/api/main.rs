@@ -16,6 +16,7 @@ mod flex;
 mod gateway;
 mod idempotency;
 mod keys;
+mod logins;
 mod media;
 mod messages;
 mod participants;

@@ -1,0 +1,131 @@
+//! Sign-in for the server's pages: logins managed over `/switchboard/v1/Logins` (argon2
+//! hashes never shown), and `/switchboard/v1/SignIn` minting tokens the gateway accepts, with
+//! the login's role and worker.
+
+use serde_json::json;
+
+use crate::harness::TestServer;
+use crate::taskrouter::Ws as Workspace;
+use crate::ws::Ws;
+
+const LOGINS: &str = "/switchboard/v1/Logins";
+
+fn sign_in(s: &TestServer, username: &str, password: &str) -> crate::harness::Reply {
+    s.as_user(
+        "POST",
+        "/switchboard/v1/SignIn",
+        None,
+        &[("Username", username), ("Password", password)],
+    )
+}
+
+#[test]
+fn logins_are_managed_without_ever_showing_a_password() {
+    let s = TestServer::spawn();
+    let created = s
+        .post(
+            LOGINS,
+            &[
+                ("Username", "ana"),
+                ("Password", "correct horse"),
+                ("FriendlyName", "Ana"),
+            ],
+        )
+        .expect(201);
+    assert!(created["sid"].as_str().is_some_and(|x| x.starts_with("LG")));
+    assert_eq!(created["role"], "agent");
+    assert_eq!(created["identity"], "ana");
+    let text = created.to_string();
+    assert!(!text.contains("argon2") && !text.contains("correct horse"));
+    // Refusals name their parameter.
+    s.post(LOGINS, &[("Username", "ana"), ("Password", "another one")])
+        .expect_error(409, 20409);
+    s.post(LOGINS, &[("Username", "a b"), ("Password", "long enough")])
+        .expect_error(400, 20001);
+    s.post(LOGINS, &[("Username", "bo"), ("Password", "short")])
+        .expect_error(400, 20001);
+    s.post(
+        LOGINS,
+        &[
+            ("Username", "bo"),
+            ("Password", "long enough"),
+            ("Role", "admin"),
+        ],
+    )
+    .expect_error(400, 20001);
+    s.post(
+        LOGINS,
+        &[
+            ("Username", "bo"),
+            ("Password", "long enough"),
+            ("WorkerSid", "WK00000000000000000000000000000000"),
+        ],
+    )
+    .expect_error(400, 20001);
+    // Fetch by username, list, update, delete.
+    assert_eq!(
+        s.get(&format!("{LOGINS}/ana")).expect(200)["friendly_name"],
+        "Ana"
+    );
+    assert_eq!(s.list_all(LOGINS, "logins").len(), 1);
+    assert_eq!(sign_in(&s, "ana", "correct horse").status, 200);
+    s.post(&format!("{LOGINS}/ana"), &[("Password", "battery staple")])
+        .expect(200);
+    assert_eq!(sign_in(&s, "ana", "correct horse").status, 401);
+    assert_eq!(sign_in(&s, "ana", "battery staple").status, 200);
+    assert_eq!(s.delete(&format!("{LOGINS}/ana")).status, 204);
+    s.get(&format!("{LOGINS}/ana")).expect_error(404, 20404);
+    // Managing logins needs the account's credentials.
+    assert_eq!(
+        s.as_user("GET", LOGINS, None, &[]).status,
+        401,
+        "no anonymous listing"
+    );
+}
+
+#[test]
+fn signing_in_mints_a_token_for_the_login_role_and_worker() {
+    let s = TestServer::spawn();
+    let ws = Workspace::create(&s, "desk");
+    let worker = ws.worker(&s, "carla", json!({"contact_uri": "client:carla"}), 1);
+    s.post(
+        LOGINS,
+        &[
+            ("Username", "carla"),
+            ("Password", "carla's password"),
+            ("Identity", "carla"),
+            ("WorkspaceSid", &ws.sid),
+            ("WorkerSid", &worker),
+        ],
+    )
+    .expect(201);
+    s.post(
+        LOGINS,
+        &[
+            ("Username", "sam"),
+            ("Password", "sam's password"),
+            ("Role", "supervisor"),
+            ("WorkspaceSid", &ws.sid),
+        ],
+    )
+    .expect(201);
+    // A wrong password and an unknown user get the same answer.
+    let wrong = sign_in(&s, "carla", "guess").expect_error(401, 20003);
+    let unknown = sign_in(&s, "nobody", "guess").expect_error(401, 20003);
+    assert_eq!(wrong["message"], unknown["message"]);
+
+    let agent = sign_in(&s, "carla", "carla's password").expect(200);
+    assert_eq!(agent["identity"], "carla");
+    assert_eq!(agent["worker_sid"], worker.as_str());
+    let token = agent["token"].as_str().expect("token").to_owned();
+    let (mut desk, session) = Ws::session(&s, &token);
+    assert_eq!(session["identity"], "carla");
+    assert_eq!(session["role"], "agent");
+    // The token carries the worker: the routing seat answers for it.
+    let me = desk.ok("worker", json!({}));
+    assert_eq!(me["worker"]["sid"], worker.as_str());
+
+    let supervisor = sign_in(&s, "sam", "sam's password").expect(200);
+    let (_, session) = Ws::session(&s, supervisor["token"].as_str().expect("token"));
+    assert_eq!(session["role"], "supervisor");
+}
