@@ -5,6 +5,7 @@ use std::path::PathBuf;
 
 use clap::{Parser, Subcommand};
 use switchboard::commands::token::{self, TokenRequest};
+use switchboard::commands::user;
 use switchboard::config::Settings;
 use switchboard::gateway::token::Role;
 use switchboard::startup::Application;
@@ -54,6 +55,48 @@ enum Command {
         /// TaskRouter worker (WK…) the agent acts as (receives its reservation offers).
         #[arg(long)]
         worker: Option<String>,
+        /// TOML configuration file (for the data directory and store settings).
+        #[arg(long)]
+        config: Option<PathBuf>,
+        /// Data directory [default: ./data].
+        #[arg(long)]
+        data_dir: Option<PathBuf>,
+    },
+    /// Manage who signs in on the server's pages (agents and supervisors).
+    User {
+        #[command(subcommand)]
+        action: UserAction,
+    },
+}
+
+#[derive(Subcommand)]
+enum UserAction {
+    /// Add a login. The password comes from stdin (`--password-stdin`) or SWITCHBOARD_PASSWORD.
+    Add {
+        /// What they type to sign in.
+        #[arg(long)]
+        username: String,
+        /// agent or supervisor.
+        #[arg(long, default_value = "agent")]
+        role: String,
+        /// Chat identity their tokens carry [default: the username].
+        #[arg(long)]
+        identity: Option<String>,
+        /// Display name.
+        #[arg(long)]
+        name: Option<String>,
+        /// TaskRouter workspace (WS…) of their worker.
+        #[arg(long)]
+        workspace: Option<String>,
+        /// TaskRouter worker (WK…) they are.
+        #[arg(long)]
+        worker: Option<String>,
+        /// Read the password from the first line of stdin.
+        #[arg(long)]
+        password_stdin: bool,
+        /// Account (default: SWITCHBOARD_ACCOUNT_SID, else the only top-level account).
+        #[arg(long)]
+        account: Option<String>,
         /// TOML configuration file (for the data directory and store settings).
         #[arg(long)]
         config: Option<PathBuf>,
@@ -134,6 +177,54 @@ fn main() -> anyhow::Result<()> {
             };
             let token = actix_web::rt::System::new().block_on(token::run(&settings, request))?;
             println!("{token}");
+            Ok(())
+        }
+        Command::User {
+            action:
+                UserAction::Add {
+                    username,
+                    role,
+                    identity,
+                    name,
+                    workspace,
+                    worker,
+                    password_stdin,
+                    account,
+                    config,
+                    data_dir,
+                },
+        } => {
+            let mut settings = Settings::load(config.as_deref())?;
+            if let Some(dir) = data_dir {
+                settings.server.data_dir = dir;
+            }
+            settings.log.level = "warn".into();
+            switchboard::telemetry::init(&settings.log);
+            let password = if password_stdin {
+                let mut line = String::new();
+                std::io::stdin().read_line(&mut line)?;
+                line.trim_end_matches(['\r', '\n']).to_owned()
+            } else {
+                std::env::var(user::PASSWORD_ENV).map_err(|_| {
+                    anyhow::anyhow!("give the password on stdin with --password-stdin, or in SWITCHBOARD_PASSWORD")
+                })?
+            };
+            let account = match account {
+                Some(a) => Some(a.parse().map_err(|e| anyhow::anyhow!("--account: {e}"))?),
+                None => None,
+            };
+            let new = user::NewLogin {
+                username,
+                password,
+                role,
+                identity,
+                friendly_name: name,
+                account,
+                workspace,
+                worker,
+            };
+            let sid = actix_web::rt::System::new().block_on(user::add(&settings, new))?;
+            println!("{sid}");
             Ok(())
         }
     }

@@ -129,3 +129,40 @@ fn signing_in_mints_a_token_for_the_login_role_and_worker() {
     let (_, session) = Ws::session(&s, supervisor["token"].as_str().expect("token"));
     assert_eq!(session["role"], "supervisor");
 }
+
+#[test]
+fn the_cli_adds_a_login_that_can_sign_in_at_once() {
+    use std::io::Write;
+    use std::process::{Command, Stdio};
+    let s = TestServer::spawn();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_switchboard"))
+        .args(["user", "add", "--username", "dee", "--role", "supervisor"])
+        .args(["--password-stdin", "--data-dir"])
+        .arg(s.data_dir())
+        .env("SWITCHBOARD_ACCOUNT_SID", crate::harness::ACCOUNT)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
+        .expect("cli");
+    child
+        .stdin
+        .take()
+        .expect("stdin")
+        .write_all(b"dee's password\n")
+        .expect("password");
+    let out = child.wait_with_output().expect("ran");
+    assert!(out.status.success());
+    assert!(String::from_utf8_lossy(&out.stdout).starts_with("LG"));
+    let signed = sign_in(&s, "dee", "dee's password").expect(200);
+    assert_eq!(signed["role"], "supervisor");
+    // A second one with the same name is refused, and so is a missing password.
+    let again = Command::new(env!("CARGO_BIN_EXE_switchboard"))
+        .args(["user", "add", "--username", "dee", "--data-dir"])
+        .arg(s.data_dir())
+        .env("SWITCHBOARD_ACCOUNT_SID", crate::harness::ACCOUNT)
+        .env("SWITCHBOARD_PASSWORD", "another password")
+        .output()
+        .expect("ran");
+    assert!(!again.status.success());
+    assert!(String::from_utf8_lossy(&again.stderr).contains("already exists"));
+}
