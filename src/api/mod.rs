@@ -18,6 +18,7 @@ pub mod keys;
 pub mod logins;
 pub mod media;
 pub mod messages;
+pub mod pages;
 pub mod pagination;
 pub mod params;
 pub mod participant_conversations;
@@ -224,6 +225,8 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             .service(resource("/v1/Stream").route(web::get().to(simulator::stream)))
             .default_service(web::to(not_found)),
     );
+    cfg.service(resource("/login").route(web::get().to(pages::login)));
+    cfg.service(resource("/login/assets/{file}").route(web::get().to(pages::login_asset)));
     cfg.route("/healthz", web::get().to(health::healthz))
         .route("/readyz", web::get().to(health::readyz))
         .route("/metrics", web::get().to(health::metrics))

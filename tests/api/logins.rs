@@ -166,3 +166,34 @@ fn the_cli_adds_a_login_that_can_sign_in_at_once() {
     assert!(!again.status.success());
     assert!(String::from_utf8_lossy(&again.stderr).contains("already exists"));
 }
+
+#[test]
+fn the_sign_in_page_is_served_with_a_strict_content_security_policy() {
+    let s = TestServer::spawn();
+    let client = reqwest::blocking::Client::new();
+    let page = client
+        .get(format!("{}/login", s.origin))
+        .send()
+        .expect("page");
+    assert_eq!(page.status(), 200);
+    let csp = page
+        .headers()
+        .get("Content-Security-Policy")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default()
+        .to_owned();
+    assert!(csp.contains("default-src 'none'") && csp.contains("connect-src 'self'"));
+    let html = page.text().expect("html");
+    assert!(html.contains("/switchboard/v1/SignIn") || html.contains("login.js"));
+    let script = s.get_text("/login/assets/login.js");
+    assert!(script.contains("/switchboard/v1/SignIn"));
+    assert!(
+        !script.contains("innerHTML"),
+        "user text only through textContent"
+    );
+    let missing = client
+        .get(format!("{}/login/assets/other.js", s.origin))
+        .send()
+        .expect("asset");
+    assert_eq!(missing.status(), 404);
+}
