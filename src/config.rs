@@ -52,6 +52,8 @@ pub struct ServerSettings {
     pub max_body_bytes: usize,
     /// HTTP worker threads; 0 means one per core.
     pub workers: usize,
+    /// Seed demo agents, a supervisor and an SMS number at start (`serve --demo`).
+    pub demo: bool,
 }
 
 /// Durability level of committed batches.
@@ -264,6 +266,7 @@ impl Default for Settings {
                 public_url: String::new(),
                 max_body_bytes: 1024 * 1024,
                 workers: 0,
+                demo: false,
             },
             store: StoreSettings {
                 synchronous: Synchronous::Full,

@@ -28,6 +28,7 @@ pub mod cluster;
 pub mod commands;
 pub mod config;
 pub mod conversations;
+pub mod demo;
 pub mod error;
 pub mod gateway;
 pub mod ids;

@@ -34,6 +34,9 @@ enum Command {
         /// Data directory [default: ./data].
         #[arg(long)]
         data_dir: Option<PathBuf>,
+        /// Seed demo agents (alice, bob), a supervisor (sam) and an SMS number, to try it at once.
+        #[arg(long)]
+        demo: bool,
     },
     /// Mint a development access token (Twilio format) for the WebSocket gateway.
     Token {
@@ -114,8 +117,10 @@ fn main() -> anyhow::Result<()> {
             config,
             listen,
             data_dir,
+            demo,
         } => {
             let mut settings = Settings::load(config.as_deref())?;
+            settings.server.demo |= demo;
             if let Some(listen) = listen {
                 settings.server.listen = listen;
             }
@@ -123,6 +128,7 @@ fn main() -> anyhow::Result<()> {
                 settings.server.data_dir = dir;
             }
             switchboard::telemetry::init(&settings.log);
+            let settings_demo = settings.server.demo;
             actix_web::rt::System::new().block_on(async move {
                 let app = Application::build(settings).await?;
                 if let Some(creds) = &app.new_credentials {
@@ -133,6 +139,14 @@ fn main() -> anyhow::Result<()> {
                     println!(
                         "(shown once; saved to {} with mode 0600)",
                         creds.saved_to.display()
+                    );
+                }
+                if settings_demo {
+                    let at = app.local_addr();
+                    println!(
+                        "Demo: sign in at http://{at}/login as alice or bob (agents) or sam (supervisor), password {}; text {} from http://{at}/simulator",
+                        switchboard::demo::PASSWORD,
+                        switchboard::demo::SMS_NUMBER
                     );
                 }
                 println!("switchboard listening on http://{}", app.local_addr());

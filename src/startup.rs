@@ -153,6 +153,9 @@ impl Application {
             channels: Arc::new(crate::channels::Channels::default()),
         });
         actix_web::rt::spawn(crate::outbox::run(state.clone()));
+        if settings.server.demo {
+            crate::demo::seed(&state, None).await?;
+        }
         let channels = state.channels.clone();
         // Interaction channels follow their conversations again (and settle the ones whose
         // conversation closed while the server was down).

@@ -197,3 +197,48 @@ fn the_sign_in_page_is_served_with_a_strict_content_security_policy() {
         .expect("asset");
     assert_eq!(missing.status(), 404);
 }
+
+#[test]
+fn the_demo_seeds_agents_a_supervisor_and_a_routed_number_once() {
+    let mut s = TestServer::spawn_with(&[("SWITCHBOARD__SERVER__DEMO", "true")]);
+    let alice = sign_in(&s, "alice", switchboard::demo::PASSWORD).expect(200);
+    assert_eq!(alice["role"], "agent");
+    assert!(
+        alice["worker_sid"]
+            .as_str()
+            .is_some_and(|w| w.starts_with("WK"))
+    );
+    let (mut desk, _) = Ws::session(&s, alice["token"].as_str().expect("token"));
+    let me = desk.ok("worker", json!({}));
+    assert_eq!(me["worker"]["friendly_name"], "Alice Agent");
+    let sam = sign_in(&s, "sam", switchboard::demo::PASSWORD).expect(200);
+    assert_eq!(sam["role"], "supervisor");
+    let number = s
+        .get("/conversations/v1/Configuration/Addresses/%2B15550001111")
+        .expect(200);
+    assert_eq!(number["auto_creation"]["enabled"], true);
+    assert!(number["routing"].is_object());
+    // Starting again with --demo adds nothing twice.
+    s.restart();
+    assert_eq!(s.list_all(LOGINS, "logins").len(), 3);
+    let workers = s.get("/taskrouter/v1/Workspaces").expect(200)["workspaces"][0]["sid"]
+        .as_str()
+        .map(str::to_owned)
+        .expect("WS");
+    let listed = s
+        .get(&format!("/taskrouter/v1/Workspaces/{workers}/Workers"))
+        .expect(200);
+    let names: Vec<&str> = listed["workers"]
+        .as_array()
+        .expect("workers")
+        .iter()
+        .filter_map(|w| w["friendly_name"].as_str())
+        .collect();
+    assert_eq!(names.iter().filter(|n| **n == "Alice Agent").count(), 1);
+}
+
+#[test]
+fn without_the_demo_nobody_can_sign_in() {
+    let s = TestServer::spawn();
+    sign_in(&s, "alice", switchboard::demo::PASSWORD).expect_error(401, 20003);
+}
