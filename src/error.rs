@@ -67,6 +67,10 @@ pub enum ApiError {
     /// A create was retried with the same idempotency key but a different request.
     #[error("Idempotency key {0} was already used with a different request")]
     IdempotencyKeyReused(String),
+    /// A sign-in with a wrong username or password (no `WWW-Authenticate`: the page shows
+    /// its own message instead of the browser's credentials prompt).
+    #[error("Wrong username or password")]
+    SignInFailed,
     /// The caller is known but may not do this.
     #[error("Forbidden: {0}")]
     Forbidden(String),
@@ -89,6 +93,7 @@ impl ApiError {
         match self {
             InvalidParameter(_) => (StatusCode::BAD_REQUEST, 20001),
             Unauthenticated => (StatusCode::UNAUTHORIZED, 20003),
+            SignInFailed => (StatusCode::UNAUTHORIZED, 20003),
             NotFound(_) => (StatusCode::NOT_FOUND, 20404),
             MethodNotAllowed => (StatusCode::METHOD_NOT_ALLOWED, 20004),
             PayloadTooLarge(_) => (StatusCode::PAYLOAD_TOO_LARGE, 20001),
@@ -212,6 +217,7 @@ mod tests {
             Unauthenticated,
             NotFound("/Conversations/CHx".into()),
             MethodNotAllowed,
+            SignInFailed,
             PayloadTooLarge(1024),
             MediaTypeNotAllowed {
                 content_type: "image/gif".into(),

@@ -292,7 +292,7 @@ pub async fn sign_in(state: web::Data<AppState>, p: Params) -> Result<HttpRespon
         .await
         .unwrap_or(false);
     let (Some(login), true) = (login, matches) else {
-        return Err(ApiError::Unauthenticated);
+        return Err(ApiError::SignInFailed);
     };
     let key = state
         .accounts

@@ -113,6 +113,15 @@ fn signing_in_mints_a_token_for_the_login_role_and_worker() {
     let wrong = sign_in(&s, "carla", "guess").expect_error(401, 20003);
     let unknown = sign_in(&s, "nobody", "guess").expect_error(401, 20003);
     assert_eq!(wrong["message"], unknown["message"]);
+    assert_eq!(wrong["message"], "Wrong username or password");
+    // No browser credentials prompt: the page shows its own message.
+    let raw = reqwest::blocking::Client::new()
+        .post(format!("{}/switchboard/v1/SignIn", s.origin))
+        .form(&[("Username", "carla"), ("Password", "guess")])
+        .send()
+        .expect("sent");
+    assert_eq!(raw.status(), 401);
+    assert!(raw.headers().get("WWW-Authenticate").is_none());
 
     let agent = sign_in(&s, "carla", "carla's password").expect(200);
     assert_eq!(agent["identity"], "carla");
