@@ -113,32 +113,15 @@ impl AddressRecord {
     }
 }
 
-fn decode(data: &str) -> Result<AddressRecord, StoreError> {
-    serde_json::from_str(data).map_err(|e| StoreError::Database(format!("decode address: {e}")))
-}
-
 /// An account's address configuration by SID or by address.
 pub async fn find(
     store: &dyn DocStore,
     account: &AccountSid,
     key: &str,
 ) -> Result<Option<AddressRecord>, StoreError> {
-    if crate::ids::has_sid_shape(AddressSid::PREFIX, key) {
-        return match store.doc(key).await? {
-            Some(doc) if doc.kind == KIND && doc.scope == account.as_str() => {
-                decode(&doc.data).map(Some)
-            }
-            _ => Ok(None),
-        };
-    }
-    let found = store
-        .docs_by_alt(&AddressRecord::alt_key(account, key))
-        .await?;
-    found
-        .into_iter()
-        .find(|d| d.kind == KIND)
-        .map(|d| decode(&d.data))
-        .transpose()
+    let by_sid = crate::ids::has_sid_shape(AddressSid::PREFIX, key);
+    let alt = AddressRecord::alt_key(account, key);
+    crate::store::account_docs::find(store, account, KIND, key, by_sid, &alt).await
 }
 
 /// Every address configuration of the account, oldest first.
@@ -146,11 +129,5 @@ pub async fn list(
     store: &dyn DocStore,
     account: &AccountSid,
 ) -> Result<Vec<AddressRecord>, StoreError> {
-    store
-        .docs_in(account.as_str())
-        .await?
-        .into_iter()
-        .filter(|(kind, _)| kind == KIND)
-        .map(|(_, data)| decode(&data))
-        .collect()
+    crate::store::account_docs::list(store, account, KIND).await
 }

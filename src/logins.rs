@@ -105,31 +105,15 @@ pub fn decoy_hash() -> &'static str {
     DECOY.get_or_init(|| hash_password(&random_hex32()).unwrap_or_default())
 }
 
-fn decode(data: &str) -> Result<LoginRecord, StoreError> {
-    serde_json::from_str(data).map_err(|e| StoreError::Database(format!("decode login: {e}")))
-}
-
 /// An account's login by SID or username.
 pub async fn find(
     store: &dyn DocStore,
     account: &AccountSid,
     key: &str,
 ) -> Result<Option<LoginRecord>, StoreError> {
-    if key.starts_with("LG") && key.len() == 34 {
-        return match store.doc(key).await? {
-            Some(doc) if doc.kind == KIND && doc.scope == account.as_str() => {
-                decode(&doc.data).map(Some)
-            }
-            _ => Ok(None),
-        };
-    }
-    store
-        .docs_by_alt(&LoginRecord::alt_key(account, key))
-        .await?
-        .into_iter()
-        .find(|d| d.kind == KIND)
-        .map(|d| decode(&d.data))
-        .transpose()
+    let by_sid = key.starts_with("LG") && key.len() == 34;
+    let alt = LoginRecord::alt_key(account, key);
+    crate::store::account_docs::find(store, account, KIND, key, by_sid, &alt).await
 }
 
 /// Every login of the account, oldest first.
@@ -137,13 +121,7 @@ pub async fn list(
     store: &dyn DocStore,
     account: &AccountSid,
 ) -> Result<Vec<LoginRecord>, StoreError> {
-    store
-        .docs_in(account.as_str())
-        .await?
-        .into_iter()
-        .filter(|(kind, _)| kind == KIND)
-        .map(|(_, data)| decode(&data))
-        .collect()
+    crate::store::account_docs::list(store, account, KIND).await
 }
 
 #[cfg(test)]

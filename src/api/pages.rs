@@ -15,15 +15,29 @@ const LOGIN: &str = include_str!("../../web-client/login/index.html");
 const LOGIN_SCRIPT: &str = include_str!("../../web-client/login/login.js");
 const LOGIN_STYLE: &str = include_str!("../../web-client/login/login.css");
 
-/// `GET /login`
-pub async fn login() -> HttpResponse {
+/// An embedded HTML page under `csp`, never cached, sending no referrer.
+pub fn html(page: &'static str, csp: &'static str) -> HttpResponse {
     HttpResponse::Ok()
         .content_type("text/html; charset=utf-8")
-        .insert_header((header::CONTENT_SECURITY_POLICY, CSP))
+        .insert_header((header::CONTENT_SECURITY_POLICY, csp))
         .insert_header((header::X_CONTENT_TYPE_OPTIONS, "nosniff"))
         .insert_header((header::REFERRER_POLICY, "no-referrer"))
         .insert_header((header::CACHE_CONTROL, "no-store"))
-        .body(LOGIN)
+        .body(page)
+}
+
+/// An embedded script or style sheet.
+pub fn asset(kind: &'static str, text: &'static str) -> HttpResponse {
+    HttpResponse::Ok()
+        .content_type(kind)
+        .insert_header((header::X_CONTENT_TYPE_OPTIONS, "nosniff"))
+        .insert_header((header::CACHE_CONTROL, "no-cache"))
+        .body(text)
+}
+
+/// `GET /login`
+pub async fn login() -> HttpResponse {
+    html(LOGIN, CSP)
 }
 
 /// `GET /login/assets/{file}`
@@ -33,9 +47,5 @@ pub async fn login_asset(req: HttpRequest) -> Result<HttpResponse, ApiError> {
         "login.css" => ("text/css; charset=utf-8", LOGIN_STYLE),
         _ => return Err(ApiError::NotFound(req.path().to_owned())),
     };
-    Ok(HttpResponse::Ok()
-        .content_type(kind)
-        .insert_header((header::X_CONTENT_TYPE_OPTIONS, "nosniff"))
-        .insert_header((header::CACHE_CONTROL, "no-cache"))
-        .body(text))
+    Ok(asset(kind, text))
 }

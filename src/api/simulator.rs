@@ -71,13 +71,7 @@ fn with_realm<B>(mut res: ServiceResponse<B>) -> actix_web::Result<ErrorHandlerR
 
 /// `GET /simulator`: the page.
 pub async fn page(_caller: Caller) -> HttpResponse {
-    HttpResponse::Ok()
-        .content_type("text/html; charset=utf-8")
-        .insert_header((header::CONTENT_SECURITY_POLICY, CSP))
-        .insert_header((header::X_CONTENT_TYPE_OPTIONS, "nosniff"))
-        .insert_header((header::REFERRER_POLICY, "no-referrer"))
-        .insert_header((header::CACHE_CONTROL, "no-store"))
-        .body(PAGE)
+    super::pages::html(PAGE, CSP)
 }
 
 /// `GET /simulator/assets/{file}`: the page's script and style (public: they hold no data).
@@ -89,11 +83,7 @@ pub async fn asset(req: HttpRequest) -> Result<HttpResponse, ApiError> {
         "simulator.css" => ("text/css; charset=utf-8", STYLE),
         _ => return Err(ApiError::NotFound(req.path().to_owned())),
     };
-    Ok(HttpResponse::Ok()
-        .content_type(kind)
-        .insert_header((header::X_CONTENT_TYPE_OPTIONS, "nosniff"))
-        .insert_header((header::CACHE_CONTROL, "no-cache"))
-        .body(text))
+    Ok(super::pages::asset(kind, text))
 }
 
 /// Whether a phone can text the address.

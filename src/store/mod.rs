@@ -6,6 +6,7 @@
 //! Never: hold business rules here (the conversation actor owns those), or acknowledge a write
 //! before its transaction committed.
 
+pub mod account_docs;
 pub mod delivery;
 pub mod outbox;
 pub mod records;
