@@ -71,6 +71,10 @@ pub enum ApiError {
     /// its own message instead of the browser's credentials prompt).
     #[error("Wrong username or password")]
     SignInFailed,
+    /// A sign-in session that can no longer be renewed (expired, not from sign-in, or its
+    /// login was removed); also without `WWW-Authenticate`.
+    #[error("The session has ended: sign in again")]
+    SessionEnded,
     /// The caller is known but may not do this.
     #[error("Forbidden: {0}")]
     Forbidden(String),
@@ -94,6 +98,7 @@ impl ApiError {
             InvalidParameter(_) => (StatusCode::BAD_REQUEST, 20001),
             Unauthenticated => (StatusCode::UNAUTHORIZED, 20003),
             SignInFailed => (StatusCode::UNAUTHORIZED, 20003),
+            SessionEnded => (StatusCode::UNAUTHORIZED, 20003),
             NotFound(_) => (StatusCode::NOT_FOUND, 20404),
             MethodNotAllowed => (StatusCode::METHOD_NOT_ALLOWED, 20004),
             PayloadTooLarge(_) => (StatusCode::PAYLOAD_TOO_LARGE, 20001),
@@ -218,6 +223,7 @@ mod tests {
             NotFound("/Conversations/CHx".into()),
             MethodNotAllowed,
             SignInFailed,
+            SessionEnded,
             PayloadTooLarge(1024),
             MediaTypeNotAllowed {
                 content_type: "image/gif".into(),

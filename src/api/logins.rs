@@ -294,6 +294,11 @@ pub async fn sign_in(state: web::Data<AppState>, p: Params) -> Result<HttpRespon
     let (Some(login), true) = (login, matches) else {
         return Err(ApiError::SignInFailed);
     };
+    session(&state, &login).await
+}
+
+/// A fresh sign-in token for `login`, with its current role and worker.
+async fn session(state: &AppState, login: &LoginRecord) -> Result<HttpResponse, ApiError> {
     let key = state
         .accounts
         .named_key(&login.account_sid, SIGNIN_KEY_NAME)
@@ -326,4 +331,36 @@ pub async fn sign_in(state: web::Data<AppState>, p: Params) -> Result<HttpRespon
         "worker_sid": login.worker_sid,
         "expires_at": format_datetime(issued + TOKEN_TTL_SECS),
     })))
+}
+
+/// `POST /switchboard/v1/SignIn/Refresh` with `Authorization: Bearer <token>`: a sign-in token
+/// that is still valid is traded for a fresh one (the login's current role and worker), so a
+/// page stays signed in past the hour. A token not minted by sign-in, an expired one, or one
+/// whose login was removed answers 401 "sign in again".
+pub async fn refresh(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, ApiError> {
+    let token = req
+        .headers()
+        .get(actix_web::http::header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "))
+        .ok_or(ApiError::SessionEnded)?;
+    let principal = crate::gateway::auth::verify(&state.accounts, token.trim())
+        .await
+        .map_err(|_| ApiError::SessionEnded)?;
+    let signin_key = state
+        .accounts
+        .named_key(&principal.account, SIGNIN_KEY_NAME)
+        .await?;
+    if principal.key != signin_key.sid {
+        return Err(ApiError::SessionEnded);
+    }
+    let login = logins::list(state.store.as_ref(), &principal.account)
+        .await?
+        .into_iter()
+        .find(|l| l.identity == principal.identity)
+        .ok_or(ApiError::SessionEnded)?;
+    session(&state, &login).await
 }

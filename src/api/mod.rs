@@ -315,6 +315,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
                         .route(web::delete().to(logins::delete)),
                 )
                 .service(resource("/SignIn").route(web::post().to(logins::sign_in)))
+                .service(resource("/SignIn/Refresh").route(web::post().to(logins::refresh)))
                 .default_service(web::to(not_found)),
         )
         .service(

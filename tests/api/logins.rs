@@ -251,3 +251,41 @@ fn without_the_demo_nobody_can_sign_in() {
     let s = TestServer::spawn();
     sign_in(&s, "alice", switchboard::demo::PASSWORD).expect_error(401, 20003);
 }
+
+fn refresh(s: &TestServer, token: &str) -> reqwest::blocking::Response {
+    reqwest::blocking::Client::new()
+        .post(format!("{}/switchboard/v1/SignIn/Refresh", s.origin))
+        .bearer_auth(token)
+        .send()
+        .expect("sent")
+}
+
+#[test]
+fn a_sign_in_token_is_renewed_until_its_login_is_removed() {
+    let s = TestServer::spawn();
+    s.post(
+        LOGINS,
+        &[("Username", "eve"), ("Password", "eve's password")],
+    )
+    .expect(201);
+    let first = sign_in(&s, "eve", "eve's password").expect(200);
+    let token = first["token"].as_str().expect("token").to_owned();
+    // A role change shows in the renewed token.
+    s.post(&format!("{LOGINS}/eve"), &[("Role", "supervisor")])
+        .expect(200);
+    let renewed = refresh(&s, &token);
+    assert_eq!(renewed.status(), 200);
+    let renewed: serde_json::Value = renewed.json().expect("json");
+    assert_eq!(renewed["role"], "supervisor");
+    let (_, session) = Ws::session(&s, renewed["token"].as_str().expect("token"));
+    assert_eq!(session["role"], "supervisor");
+    // Not a sign-in token, not a token at all, or a removed login: sign in again.
+    let minted = crate::ws::Minter::new(&s).token("eve", Some("agent"));
+    for bad in [minted.as_str(), "not-a-token"] {
+        let answer = refresh(&s, bad);
+        assert_eq!(answer.status(), 401);
+        assert!(answer.headers().get("WWW-Authenticate").is_none());
+    }
+    assert_eq!(s.delete(&format!("{LOGINS}/eve")).status, 204);
+    assert_eq!(refresh(&s, &token).status(), 401);
+}
