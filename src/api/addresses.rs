@@ -87,24 +87,11 @@ async fn auto_creation(
         }
         auto.conversation_service_sid = Some(sid);
     }
-    if let Some(url) = p.text("AutoCreation.WebhookUrl", 2048)? {
-        if !(url.starts_with("http://") || url.starts_with("https://")) {
-            return Err(ApiError::invalid(
-                "AutoCreation.WebhookUrl",
-                "must be an http(s) URL",
-            ));
-        }
+    if let Some(url) = p.http_url("AutoCreation.WebhookUrl", 2048)? {
         auto.webhook_url = Some(url);
     }
-    if let Some(method) = p.text("AutoCreation.WebhookMethod", 8)? {
-        let upper = method.to_ascii_uppercase();
-        if upper != "GET" && upper != "POST" {
-            return Err(ApiError::invalid(
-                "AutoCreation.WebhookMethod",
-                "must be GET or POST",
-            ));
-        }
-        auto.webhook_method = Some(upper);
+    if let Some(method) = p.http_method("AutoCreation.WebhookMethod")? {
+        auto.webhook_method = Some(method);
     }
     if p.has("AutoCreation.WebhookFilters") {
         let filters = p.all("AutoCreation.WebhookFilters");

@@ -151,24 +151,11 @@ fn list_param(p: &Params, name: &str) -> Vec<String> {
 /// Applies the `Configuration.*` parameters of a create or update, then checks that the
 /// result is complete for its target.
 fn apply(p: &Params, hook: &mut ScopedWebhook) -> Result<(), ApiError> {
-    if let Some(url) = p.text("Configuration.Url", MAX_URL)? {
-        if !(url.starts_with("http://") || url.starts_with("https://")) {
-            return Err(ApiError::invalid(
-                "Configuration.Url",
-                "must be an http(s) URL",
-            ));
-        }
+    if let Some(url) = p.http_url("Configuration.Url", MAX_URL)? {
         hook.url = Some(url);
     }
-    if let Some(method) = p.text("Configuration.Method", 8)? {
-        let upper = method.to_ascii_uppercase();
-        if upper != "GET" && upper != "POST" {
-            return Err(ApiError::invalid(
-                "Configuration.Method",
-                "must be GET or POST",
-            ));
-        }
-        hook.method = upper;
+    if let Some(method) = p.http_method("Configuration.Method")? {
+        hook.method = method;
     }
     if let Some(flow) = p.text("Configuration.FlowSid", 34)? {
         if !has_sid_shape("FW", &flow) {

@@ -43,6 +43,13 @@ fn base(req: &HttpRequest, state: &AppState) -> String {
     format!("{}/switchboard/v1", origin(req, state))
 }
 
+/// Hashes a password off the async workers (argon2 is slow on purpose).
+async fn hash(password: String) -> Result<String, ApiError> {
+    web::block(move || logins::hash_password(&password))
+        .await
+        .map_err(|_| ApiError::Internal)?
+}
+
 fn valid_username(name: &str) -> bool {
     (1..=64).contains(&name.len())
         && name
@@ -125,7 +132,7 @@ pub async fn create(
         account_sid: caller.account.clone(),
         identity: p.text("Identity", 256)?.unwrap_or_else(|| username.clone()),
         username,
-        password_hash: logins::hash_password(&password)?,
+        password_hash: hash(password).await?,
         role: role(&p)?.unwrap_or_else(|| "agent".into()),
         friendly_name: p.text("FriendlyName", 256)?,
         workspace_sid: None,
@@ -192,7 +199,7 @@ pub async fn update(
 ) -> Result<HttpResponse, ApiError> {
     let mut login = find(&caller, &state, &req).await?;
     if let Some(password) = p.text("Password", 1024)? {
-        login.password_hash = logins::hash_password(&password)?;
+        login.password_hash = hash(password).await?;
     }
     if let Some(r) = role(&p)? {
         login.role = r;

@@ -70,6 +70,26 @@ impl Params {
         }
     }
 
+    /// An `http://` or `https://` URL of at most `max` characters.
+    pub fn http_url(&self, name: &str, max: usize) -> Result<Option<String>, ApiError> {
+        match self.text(name, max)? {
+            Some(u) if !u.starts_with("http://") && !u.starts_with("https://") => {
+                Err(ApiError::invalid(name, "must be an http(s) URL"))
+            }
+            other => Ok(other),
+        }
+    }
+
+    /// A webhook method, `GET` or `POST` in any case, returned upper-case.
+    pub fn http_method(&self, name: &str) -> Result<Option<String>, ApiError> {
+        match self.text(name, 8)?.map(|m| m.to_ascii_uppercase()) {
+            Some(m) if m != "GET" && m != "POST" => {
+                Err(ApiError::invalid(name, "must be GET or POST"))
+            }
+            other => Ok(other),
+        }
+    }
+
     /// A required string of at most `max` characters.
     pub fn required(&self, name: &str, max: usize) -> Result<String, ApiError> {
         self.text(name, max)?.ok_or_else(|| ApiError::missing(name))

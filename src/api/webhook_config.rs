@@ -25,22 +25,17 @@ async fn save(state: &AppState, account: &str, config: WebhookConfig) -> Result<
 }
 
 fn url_param(p: &Params, name: &str) -> Result<Option<Option<String>>, ApiError> {
-    match p.text(name, 2048)? {
-        None => Ok(None),
-        Some(u) if u.is_empty() => Ok(Some(None)),
-        Some(u) if u.starts_with("http://") || u.starts_with("https://") => Ok(Some(Some(u))),
-        Some(_) => Err(ApiError::invalid(name, "must be an http(s) URL")),
+    // An empty value clears the URL.
+    if p.get(name) == Some("") {
+        return Ok(Some(None));
     }
+    Ok(p.http_url(name, 2048)?.map(Some))
 }
 
 /// Applies `Method`, `Filters`, `PreWebhookUrl`, `PostWebhookUrl` (and `Target` when allowed).
 fn apply(p: &Params, config: &mut WebhookConfig, with_target: bool) -> Result<(), ApiError> {
-    if let Some(method) = p.text("Method", 8)? {
-        let upper = method.to_ascii_uppercase();
-        if upper != "GET" && upper != "POST" {
-            return Err(ApiError::invalid("Method", "must be GET or POST"));
-        }
-        config.method = upper;
+    if let Some(method) = p.http_method("Method")? {
+        config.method = method;
     }
     if p.has("Filters") {
         let filters: Vec<String> = p

@@ -6,7 +6,6 @@
 //! to `webhooks.concurrency`. Jobs survive a crash: they are rows, deleted only once sent.
 
 use std::collections::{HashMap, VecDeque};
-use std::sync::Arc;
 use std::time::Duration;
 
 use actix_web::web;
@@ -217,6 +216,3 @@ pub fn revive(mut job: OutboxRecord) -> OutboxRecord {
     job.date_updated = now_ms() / 1000;
     job
 }
-
-/// Shared handle type.
-pub type Handle = Arc<Outbox>;

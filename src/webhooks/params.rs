@@ -62,6 +62,11 @@ pub fn conversation(p: &mut Params, c: &ConversationRecord) {
     push(p, "ConversationSid", c.sid.as_str());
     push(p, "DateCreated", iso(c.date_created));
     push(p, "DateUpdated", iso(c.date_updated));
+    conversation_fields(p, c);
+}
+
+/// What a conversation is, besides its SID and dates (also known before it exists).
+fn conversation_fields(p: &mut Params, c: &ConversationRecord) {
     push_opt(p, "FriendlyName", c.friendly_name.as_deref());
     push_opt(p, "UniqueName", c.unique_name.as_deref());
     push(p, "Attributes", c.attributes.as_str());
@@ -231,16 +236,7 @@ pub fn push_conversation_add(
     c: &ConversationRecord,
     first: Option<&ParticipantRecord>,
 ) {
-    push_opt(p, "FriendlyName", c.friendly_name.as_deref());
-    push_opt(p, "UniqueName", c.unique_name.as_deref());
-    push(p, "Attributes", c.attributes.as_str());
-    push(p, "ChatServiceSid", c.service_sid.as_str());
-    push_opt(
-        p,
-        "MessagingServiceSid",
-        c.messaging_service_sid.as_ref().map(|s| s.as_str()),
-    );
-    push(p, "State", c.state.as_str());
+    conversation_fields(p, c);
     if let Some(x) = first {
         binding(p, x);
     }
