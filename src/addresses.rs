@@ -124,6 +124,20 @@ pub async fn find(
     crate::store::account_docs::find(store, account, KIND, key, by_sid, &alt).await
 }
 
+/// An address configuration by SID, whichever account owns it (a webchat widget names its
+/// address, not its account).
+pub async fn by_sid(
+    store: &dyn DocStore,
+    sid: &AddressSid,
+) -> Result<Option<AddressRecord>, StoreError> {
+    match store.doc(sid.as_str()).await? {
+        Some(doc) if doc.kind == KIND => serde_json::from_str(&doc.data)
+            .map(Some)
+            .map_err(|e| StoreError::Database(format!("decode {KIND}: {e}"))),
+        _ => Ok(None),
+    }
+}
+
 /// Every address configuration of the account, oldest first.
 pub async fn list(
     store: &dyn DocStore,

@@ -5,7 +5,8 @@
 //!   and a supervisor, `sam`, all signing in at `/login` with the password [`PASSWORD`];
 //! - the SMS number [`SMS_NUMBER`], whose new contacts are routed to the agents, for the
 //!   simulator page (`/simulator`);
-//! - the webchat address every account starts with.
+//! - the webchat address every account starts with, routed to the agents (the widget's demo
+//!   page is `/webchat/demo`).
 //!
 //! Never: seed anything without `--demo` (a demo password is public).
 
@@ -95,6 +96,16 @@ pub async fn seed(state: &web::Data<AppState>, account: Option<AccountSid>) -> a
             date_updated: at,
         };
         let unit = vec![address.put().map_err(|e| anyhow::anyhow!("{e}"))?];
+        state.store.submit(unit).await?;
+    }
+    // The widget's chats go to the agents too (an older data dir's webchat address may not).
+    if let Some(mut chat) = crate::addresses::find(state.store.as_ref(), &account, "webchat")
+        .await?
+        .filter(|a| a.routing.is_none())
+    {
+        chat.routing = Some(AddressRouting::default());
+        chat.date_updated = now();
+        let unit = vec![chat.put().map_err(|e| anyhow::anyhow!("{e}"))?];
         state.store.submit(unit).await?;
     }
     Ok(())

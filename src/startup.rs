@@ -219,7 +219,8 @@ impl Application {
     }
 }
 
-/// The chat address a new account starts with, for the webchat widget (`/v2/WebChats`).
+/// The chat address a new account starts with, for the webchat widget (`/v2/WebChats`),
+/// routed to the account's Flex workspace.
 fn webchat_address(
     account: AccountSid,
     service: Option<crate::ids::ServiceSid>,
@@ -238,7 +239,8 @@ fn webchat_address(
             ..Default::default()
         },
         address_country: None,
-        routing: None,
+        // Like Flex's "Flex Web Channel": new chats go to the agents.
+        routing: Some(crate::addresses::AddressRouting::default()),
         date_created: at,
         date_updated: at,
     }

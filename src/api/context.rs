@@ -45,13 +45,35 @@ impl Caller {
             .app_data::<web::Data<AppState>>()
             .ok_or(ApiError::Internal)?
             .clone();
-        let (user, pass) = basic_credentials(req).ok_or(ApiError::Unauthenticated)?;
+        let Some((user, pass)) = basic_credentials(req) else {
+            return Caller::from_token(req, &state).await;
+        };
         let account = state
             .accounts
             .authenticate(&user, &pass)
             .await
             .ok_or(ApiError::Unauthenticated)?;
         Ok(Caller { account })
+    }
+}
+
+impl Caller {
+    /// A desktop user's access token, for the routes it opens (`desktop_access`).
+    async fn from_token(req: &HttpRequest, state: &AppState) -> Result<Caller, ApiError> {
+        let token = super::desktop_access::bearer_token(req).ok_or(ApiError::Unauthenticated)?;
+        // No `WWW-Authenticate` here: a browser would stop to ask for a password.
+        let who = crate::gateway::auth::verify(&state.accounts, token)
+            .await
+            .map_err(|_| ApiError::SessionEnded)?;
+        if !super::desktop_access::allowed(&who, req.method(), req.path()) {
+            return Err(ApiError::Forbidden(
+                "an access token does not open this resource: use the account's credentials"
+                    .into(),
+            ));
+        }
+        Ok(Caller {
+            account: who.account,
+        })
     }
 }
 

@@ -5,12 +5,14 @@
 //! resource holds its handlers.
 
 pub mod accounts;
+pub mod client;
 pub mod addresses;
 pub mod configuration;
 pub mod context;
 pub mod conversation_webhooks;
 pub mod conversations;
 pub mod deliveries;
+pub mod desktop_access;
 pub mod flex;
 pub mod health;
 pub mod idempotency;
@@ -30,6 +32,7 @@ pub mod simulator;
 pub mod taskrouter;
 pub mod user_conversations;
 pub mod users;
+pub mod webchat;
 pub mod webhook_config;
 
 use std::sync::Arc;
@@ -198,10 +201,29 @@ fn media_routes(cfg: &mut web::ServiceConfig, prefix: &str) {
     );
 }
 
+/// CORS for what a webchat widget on another site calls: any origin, no cookies (the
+/// credentials are the guest token in a header).
+fn public_cors() -> actix_cors::Cors {
+    actix_cors::Cors::default()
+        .allow_any_origin()
+        .allowed_methods(["GET", "POST"])
+        .allowed_headers([
+            actix_web::http::header::AUTHORIZATION,
+            actix_web::http::header::CONTENT_TYPE,
+            actix_web::http::header::HeaderName::from_static("x-twilio-token"),
+        ])
+        .max_age(3600)
+}
+
 /// Mounts every route on an actix-web app.
 pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.route("/v1/ws", web::get().to(crate::gateway::connect));
-    media_routes(cfg, "/mcs/v1");
+    cfg.service(
+        web::scope("/mcs/v1")
+            .wrap(public_cors())
+            .configure(|cfg| media_routes(cfg, ""))
+            .default_service(web::to(not_found)),
+    );
     media_routes(cfg, "/v1");
     cfg.service(
         resource("/channels/twilio/inbound")
@@ -225,6 +247,11 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             .service(resource("/v1/Stream").route(web::get().to(simulator::stream)))
             .default_service(web::to(not_found)),
     );
+    cfg.service(resource("/desktop").route(web::get().to(client::desktop)));
+    cfg.service(resource("/webchat/demo").route(web::get().to(client::webchat_demo)));
+    for dir in client::DIRS {
+        cfg.service(resource(&format!("/{dir}/{{file:.*}}")).route(web::get().to(client::file)));
+    }
     cfg.service(resource("/login").route(web::get().to(pages::login)));
     cfg.service(resource("/login/assets/{file}").route(web::get().to(pages::login_asset)));
     cfg.route("/healthz", web::get().to(health::healthz))
@@ -289,6 +316,14 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .service(
             web::scope("/flex-api")
                 .configure(flex::configure)
+                .default_service(web::to(not_found)),
+        )
+        .service(
+            // Called by the widget from any site: open to cross-origin callers (no cookies).
+            web::scope("/switchboard/v1/Webchat")
+                .wrap(public_cors())
+                .service(resource("/Start").route(web::post().to(webchat::start)))
+                .service(resource("/Refresh").route(web::post().to(webchat::refresh)))
                 .default_service(web::to(not_found)),
         )
         .service(

@@ -17,6 +17,11 @@ const LOGIN_STYLE: &str = include_str!("../../web-client/login/login.css");
 
 /// An embedded HTML page under `csp`, never cached, sending no referrer.
 pub fn html(page: &'static str, csp: &'static str) -> HttpResponse {
+    html_owned(page.to_owned(), csp)
+}
+
+/// A page built at request time (a placeholder filled in) under `csp`.
+pub fn html_owned(page: String, csp: &'static str) -> HttpResponse {
     HttpResponse::Ok()
         .content_type("text/html; charset=utf-8")
         .insert_header((header::CONTENT_SECURITY_POLICY, csp))

@@ -149,7 +149,7 @@ pub async fn receive(
 }
 
 /// Whether new conversations of the address go to agents ("Send to Flex").
-fn routes_to_agents(address: &AddressRecord) -> bool {
+pub(crate) fn routes_to_agents(address: &AddressRecord) -> bool {
     address.routing.is_some() || address.auto_creation.kind.as_deref() == Some("studio")
 }
 
@@ -233,7 +233,7 @@ async fn auto_create(
 }
 
 /// The scoped webhook `AutoCreation.Type=webhook` attaches to each new conversation.
-fn scoped_webhook(
+pub(crate) fn scoped_webhook(
     address: &AddressRecord,
     conversation: &ConversationSid,
     service: &crate::ids::ServiceSid,
@@ -266,7 +266,7 @@ fn scoped_webhook(
 
 /// Hands the new conversation to routing, as Studio's "Send to Flex" widget would. A failure
 /// is logged: the message is stored and the conversation exists either way.
-async fn start_interaction(
+pub(crate) async fn start_interaction(
     state: &web::Data<AppState>,
     account: &AccountSid,
     address: &AddressRecord,

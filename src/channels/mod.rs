@@ -9,6 +9,7 @@ pub mod outbound;
 pub mod simulator;
 pub mod status;
 pub mod twilio;
+pub mod webchat;
 
 use std::sync::{Arc, OnceLock};
 

@@ -23,7 +23,7 @@ use crate::error::ApiError;
 use crate::gateway::token::Role;
 use crate::ids::ConversationSid;
 use crate::protocol::{self, Command, Frame};
-use crate::store::MessageRange;
+use crate::store::{MessageRange, PageRequest};
 use crate::store::delivery::ReceiptStatus;
 use crate::store::records::now;
 
@@ -253,6 +253,9 @@ impl SessionActor {
                 before,
                 limit,
             } => self.history(ctx, id, conversation_sid, before, limit),
+            Command::Participants { conversation_sid } => {
+                self.participants(ctx, id, conversation_sid)
+            }
             Command::Monitor {
                 conversation_sid,
                 after_index,
@@ -551,6 +554,28 @@ impl SessionActor {
                 .map(|m| protocol::json(protocol::Message::from(m)))
                 .collect();
             Ok(json!({ "messages": messages, "has_more": page.has_more }))
+        };
+        self.answer_later(ctx, id, read);
+    }
+
+    /// The participants of a conversation the session sees, oldest first (at most 1,000:
+    /// group chats are small; the REST API pages the rest).
+    fn participants(&mut self, ctx: &mut Context<Self>, id: Value, conversation: ConversationSid) {
+        if !self.subs.contains_key(&conversation) {
+            let err = ApiError::NotFound(format!("/Conversations/{conversation}"));
+            return self.answer(ctx, &id, Err(err));
+        }
+        let store = self.app.store.clone();
+        let read = async move {
+            let page = store
+                .participants(&conversation, PageRequest { page: 0, size: 1000 })
+                .await?;
+            let participants: Vec<Value> = page
+                .items
+                .iter()
+                .map(|p| protocol::json(protocol::Participant::from(p)))
+                .collect();
+            Ok(json!({ "participants": participants }))
         };
         self.answer_later(ctx, id, read);
     }

@@ -203,6 +203,19 @@ pub(crate) fn issuer(token: &str) -> Result<KeySid, TokenError> {
     iss.iss.parse().map_err(|_| TokenError::UnknownKey)
 }
 
+/// The `exp` of a token, read without checking it (to judge how long ago it expired).
+pub(crate) fn expiry(token: &str) -> Option<Timestamp> {
+    let payload = token.split('.').nth(1)?;
+    let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD
+        .decode(payload.trim_end_matches('='))
+        .ok()?;
+    #[derive(Deserialize)]
+    struct Exp {
+        exp: Timestamp,
+    }
+    serde_json::from_slice::<Exp>(&bytes).ok().map(|e| e.exp)
+}
+
 /// Verifies `token` at time `now`, finding the signing key with `key_of`.
 pub fn verify(
     token: &str,

@@ -48,6 +48,7 @@ pub async fn reservation_accepted(
         &channel.service_sid,
         &channel.conversation_sid,
         &accepted.identity,
+        Some(&accepted.name),
     )
     .await;
     let member = match member {
@@ -169,6 +170,7 @@ pub async fn create(
                 &channel.service_sid,
                 &channel.conversation_sid,
                 &identity,
+                s("friendly_name").as_deref(),
             )
             .await?,
         ),

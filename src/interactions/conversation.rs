@@ -94,19 +94,22 @@ pub async fn find(
         .filter(|c| &c.record.account_sid == account))
 }
 
-/// Adds a chat participant unless the identity already is one; returns its SID.
+/// Adds a chat participant unless the identity already is one; returns its SID. `name` is
+/// the name the others see (`friendlyName` in its attributes, as webchat shows it).
 pub async fn add_agent(
     state: &AppState,
     account: &AccountSid,
     service: &ServiceSid,
     conversation: &ConversationSid,
     identity: &str,
+    name: Option<&str>,
 ) -> Result<String, ApiError> {
     if let Some(p) = state.store.participant(conversation, identity).await? {
         return Ok(p.sid.to_string());
     }
     let draft = ParticipantDraft {
         identity: Some(identity.to_owned()),
+        attributes: name.map(|n| serde_json::json!({ "friendlyName": n }).to_string()),
         role_sid: default_role(state, service).await?,
         ..Default::default()
     };

@@ -179,7 +179,7 @@ async fn existing_customer(
     state: &AppState,
     account: &AccountSid,
     sid: &ConversationSid,
-) -> Result<(ServiceSid, Option<String>), ApiError> {
+) -> Result<(ServiceSid, Option<String>, Option<String>), ApiError> {
     let loaded = conversation::find(state, account, sid)
         .await?
         .ok_or_else(|| {
@@ -196,7 +196,16 @@ async fn existing_customer(
             b.address.clone().or_else(|| b.projected_address.clone())
         })
         .or_else(|| ps.iter().find_map(|p| p.identity.clone()));
-    Ok((loaded.record.service_sid, address))
+    // A webchat customer's name is in its attributes (`friendlyName`, from the pre-engagement
+    // form); other customers are known by their address.
+    let name = ps
+        .iter()
+        .find_map(|p| {
+            let attrs: serde_json::Value = serde_json::from_str(&p.attributes).ok()?;
+            attrs.get("friendlyName")?.as_str().map(str::to_owned)
+        })
+        .or_else(|| address.clone());
+    Ok((loaded.record.service_sid, address, name))
 }
 
 /// Creates the interaction; answers it, its channel and the task echo.
@@ -217,8 +226,8 @@ pub async fn create(
     let spec = &req.channel;
     let (conversation_sid, service_sid, address, name, created) = match &spec.media_channel_sid {
         Some(sid) => {
-            let (service, address) = existing_customer(state, account, sid).await?;
-            (sid.clone(), service, address.clone(), address, false)
+            let (service, address, name) = existing_customer(state, account, sid).await?;
+            (sid.clone(), service, address, name, false)
         }
         None => {
             let first = spec.customers.first().cloned();

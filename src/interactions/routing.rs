@@ -360,6 +360,8 @@ pub struct Accepted {
     pub attributes: Value,
     /// The worker's chat identity: `contact_uri` without `client:`, else its name.
     pub identity: String,
+    /// The name customers see: the worker's `full_name` attribute, else its friendly name.
+    pub name: String,
 }
 
 /// Looks up an accepted reservation's task and worker.
@@ -389,11 +391,18 @@ pub async fn accepted(
                 .map(|u| u.strip_prefix("client:").unwrap_or(u).to_owned())
                 .filter(|u| !u.is_empty())
                 .unwrap_or_else(|| worker.friendly_name.clone());
+            let name = worker_attrs
+                .get("full_name")
+                .and_then(Value::as_str)
+                .filter(|n| !n.is_empty())
+                .unwrap_or(&worker.friendly_name)
+                .to_owned();
             Ok(Some(Accepted {
                 task_sid: task.sid.clone(),
                 worker_sid: worker.sid.clone(),
                 attributes: task.attributes_value(),
                 identity,
+                name,
             }))
         })
         .await

@@ -111,6 +111,11 @@ pub enum Command {
         /// Page size, 1–100 (default 30).
         limit: Option<u32>,
     },
+    /// Everyone in a conversation the session sees (participant or monitor).
+    Participants {
+        /// Where.
+        conversation_sid: ConversationSid,
+    },
     /// Supervisors: receive a conversation's events without being a participant.
     Monitor {
         /// Which.

@@ -27,4 +27,5 @@ mod taskrouter;
 mod taskrouter_ws;
 mod timers;
 mod webhook_config;
+mod webchat;
 mod webhooks;

@@ -1,7 +1,8 @@
 /**
  * The real `switchboard` binary for integration tests: boots it on 127.0.0.1:0 (or a given
- * port) with a temporary data directory and fixed account credentials, reads the address it
- * prints, and talks to it as a Twilio client does (Basic auth, form bodies, JSON answers).
+ * port) with a temporary data directory, fixed account credentials and any extra `serve` flags
+ * (`--demo` for the browser tests' demo logins), reads the address it prints, and talks to it
+ * as a Twilio client does (Basic auth, form bodies, JSON answers).
  * Also mints access tokens the way Twilio's helper libraries do (HS256 over an API key's
  * secret), so no CLI round trip is needed.
  *
@@ -67,19 +68,23 @@ export class TestServer {
   #dataDir;
   #ownsDataDir;
   #env;
+  #args;
   #output = '';
 
-  constructor(dataDir, ownsDataDir, env) {
+  constructor(dataDir, ownsDataDir, env, args = []) {
     this.#dataDir = dataDir;
     this.#ownsDataDir = ownsDataDir;
     this.#env = env;
+    this.#args = args;
   }
 
   /**
    * Boots a server and waits until it says where it listens.
-   * @param {{env?: object, dataDir?: string}} [options] extra environment (SWITCHBOARD__… overrides)
+   * @param {{env?: object, dataDir?: string, args?: string[]}} [options] extra environment
+   *   (SWITCHBOARD__… overrides), a data directory to reuse, and extra `serve` flags such as
+   *   `['--demo']` (kept for restart(); the demo seeding only creates what is missing)
    */
-  static async spawn({ env = {}, dataDir } = {}) {
+  static async spawn({ env = {}, dataDir, args = [] } = {}) {
     const owns = !dataDir;
     const dir = dataDir ?? (await mkdtemp(path.join(tmpdir(), 'switchboard-web-client-')));
     const server = new TestServer(dir, owns, {
@@ -87,13 +92,13 @@ export class TestServer {
       SWITCHBOARD_AUTH_TOKEN: AUTH_TOKEN,
       SWITCHBOARD__CONVERSATIONS__RATE_LIMIT_PER_SECOND: '0',
       ...env,
-    });
+    }, args);
     await server.#start('127.0.0.1:0');
     return server;
   }
 
   async #start(listen) {
-    const child = spawn(binaryPath(), ['serve', '--listen', listen, '--data-dir', this.#dataDir], {
+    const child = spawn(binaryPath(), ['serve', '--listen', listen, '--data-dir', this.#dataDir, ...this.#args], {
       env: { ...process.env, RUST_LOG: process.env.RUST_LOG ?? 'warn', ...this.#env },
       stdio: ['ignore', 'pipe', 'pipe'],
     });

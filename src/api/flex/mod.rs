@@ -1,5 +1,5 @@
 //! Flex API under `/flex-api` (twilio-api.md §6): Interactions, Interaction Channels, Channel
-//! Participants, Invites and Transfers. Handlers parse and render; the rules live in
+//! Participants, Invites and Transfers, and v2 WebChats. Handlers parse and render; the rules live in
 //! [`crate::interactions`]. This file only lists the routes.
 
 pub mod channels;
@@ -16,7 +16,8 @@ use crate::api::resource;
 /// Mounts the Flex routes (inside the `/flex-api` scope).
 pub fn configure(cfg: &mut web::ServiceConfig) {
     const CHANNEL: &str = "/v1/Interactions/{interaction}/Channels/{channel}";
-    cfg.service(resource("/v1/Interactions").route(web::post().to(interactions::create)))
+    cfg.service(resource("/v2/WebChats").route(web::post().to(crate::api::webchat::create)))
+        .service(resource("/v1/Interactions").route(web::post().to(interactions::create)))
         .service(
             resource("/v1/Interactions/{interaction}")
                 .route(web::get().to(interactions::fetch))
