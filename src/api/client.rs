@@ -94,8 +94,14 @@ mod tests {
 
     #[test]
     fn only_scripts_styles_and_icons_are_served() {
-        assert_eq!(content_type("sdk/connection.js"), Some("text/javascript; charset=utf-8"));
-        assert_eq!(content_type("desktop/desktop.css"), Some("text/css; charset=utf-8"));
+        assert_eq!(
+            content_type("sdk/connection.js"),
+            Some("text/javascript; charset=utf-8")
+        );
+        assert_eq!(
+            content_type("desktop/desktop.css"),
+            Some("text/css; charset=utf-8")
+        );
         assert_eq!(content_type("webchat/demo.html"), None);
         assert_eq!(content_type("webchat/README"), None);
     }

@@ -67,8 +67,7 @@ impl Caller {
             .map_err(|_| ApiError::SessionEnded)?;
         if !super::desktop_access::allowed(&who, req.method(), req.path()) {
             return Err(ApiError::Forbidden(
-                "an access token does not open this resource: use the account's credentials"
-                    .into(),
+                "an access token does not open this resource: use the account's credentials".into(),
             ));
         }
         Ok(Caller {

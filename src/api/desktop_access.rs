@@ -39,17 +39,58 @@ pub fn allowed(who: &Principal, method: &Method, path: &str) -> bool {
     match (method.as_str(), segments.as_slice()) {
         // Start an outbound conversation; transfer, invite, and close an agent's part.
         ("POST", ["flex-api", "v1", "Interactions"]) => true,
-        ("POST", ["flex-api", "v1", "Interactions", _, "Channels", _, "Transfers" | "Invites"]) => {
-            true
-        }
+        (
+            "POST",
+            [
+                "flex-api",
+                "v1",
+                "Interactions",
+                _,
+                "Channels",
+                _,
+                "Transfers" | "Invites",
+            ],
+        ) => true,
         ("POST", ["flex-api", "v1", "Interactions", _, "Channels", _]) => true,
-        ("POST", ["flex-api", "v1", "Interactions", _, "Channels", _, "Participants", _]) => true,
-        ("GET", ["flex-api", "v1", "Interactions", _, "Channels", _, "Participants"]) => true,
+        (
+            "POST",
+            [
+                "flex-api",
+                "v1",
+                "Interactions",
+                _,
+                "Channels",
+                _,
+                "Participants",
+                _,
+            ],
+        ) => true,
+        (
+            "GET",
+            [
+                "flex-api",
+                "v1",
+                "Interactions",
+                _,
+                "Channels",
+                _,
+                "Participants",
+            ],
+        ) => true,
         // Transfer targets and the floor, in the token's own workspace.
-        ("GET", ["taskrouter", "v1", "Workspaces", ws, "TaskQueues" | "Workers" | "Activities"]) => {
-            workspace == Some(*ws)
+        (
+            "GET",
+            [
+                "taskrouter",
+                "v1",
+                "Workspaces",
+                ws,
+                "TaskQueues" | "Workers" | "Activities",
+            ],
+        ) => workspace == Some(*ws),
+        ("GET", ["taskrouter", "v1", "Workspaces", ws, "Tasks"]) => {
+            supervisor && workspace == Some(*ws)
         }
-        ("GET", ["taskrouter", "v1", "Workspaces", ws, "Tasks"]) => supervisor && workspace == Some(*ws),
         // Supervisors find the conversations to monitor.
         ("GET", ["conversations", "v1", "Conversations"]) => supervisor,
         ("GET", ["conversations", "v1", "Conversations", _, "Participants"]) => supervisor,
@@ -71,7 +112,14 @@ mod tests {
                 identity: Some("alice".into()),
                 chat: None,
                 task_router: (role != Role::Guest).then(|| TaskRouterGrant {
-                    role: Some(if role == Role::Supervisor { "supervisor" } else { "agent" }.into()),
+                    role: Some(
+                        if role == Role::Supervisor {
+                            "supervisor"
+                        } else {
+                            "agent"
+                        }
+                        .into(),
+                    ),
                     workspace_sid: Some(workspace.into()),
                     worker_sid: None,
                 }),
@@ -87,22 +135,58 @@ mod tests {
         let post = Method::POST;
         let get = Method::GET;
         assert!(allowed(&agent, &post, "/flex-api/v1/Interactions"));
-        assert!(allowed(&agent, &post, "/flex-api/v1/Interactions/KD1/Channels/UO1/Transfers"));
-        assert!(allowed(&agent, &get, "/taskrouter/v1/Workspaces/WS1/TaskQueues"));
-        assert!(!allowed(&agent, &get, "/taskrouter/v1/Workspaces/WS2/TaskQueues"));
-        assert!(!allowed(&agent, &get, "/taskrouter/v1/Workspaces/WS1/Tasks"));
+        assert!(allowed(
+            &agent,
+            &post,
+            "/flex-api/v1/Interactions/KD1/Channels/UO1/Transfers"
+        ));
+        assert!(allowed(
+            &agent,
+            &get,
+            "/taskrouter/v1/Workspaces/WS1/TaskQueues"
+        ));
+        assert!(!allowed(
+            &agent,
+            &get,
+            "/taskrouter/v1/Workspaces/WS2/TaskQueues"
+        ));
+        assert!(!allowed(
+            &agent,
+            &get,
+            "/taskrouter/v1/Workspaces/WS1/Tasks"
+        ));
         assert!(!allowed(&agent, &get, "/conversations/v1/Conversations"));
-        assert!(!allowed(&agent, &Method::DELETE, "/conversations/v1/Conversations/CH1"));
-        assert!(!allowed(&agent, &post, "/taskrouter/v1/Workspaces/WS1/Workers"));
+        assert!(!allowed(
+            &agent,
+            &Method::DELETE,
+            "/conversations/v1/Conversations/CH1"
+        ));
+        assert!(!allowed(
+            &agent,
+            &post,
+            "/taskrouter/v1/Workspaces/WS1/Workers"
+        ));
         assert!(!allowed(&agent, &post, "/switchboard/v1/Logins"));
     }
 
     #[test]
     fn supervisors_also_list_tasks_and_conversations_and_guests_nothing() {
         let sup = principal(Role::Supervisor, "WS1");
-        assert!(allowed(&sup, &Method::GET, "/taskrouter/v1/Workspaces/WS1/Tasks"));
-        assert!(allowed(&sup, &Method::GET, "/conversations/v1/Conversations"));
-        assert!(!allowed(&sup, &Method::POST, "/conversations/v1/Conversations"));
+        assert!(allowed(
+            &sup,
+            &Method::GET,
+            "/taskrouter/v1/Workspaces/WS1/Tasks"
+        ));
+        assert!(allowed(
+            &sup,
+            &Method::GET,
+            "/conversations/v1/Conversations"
+        ));
+        assert!(!allowed(
+            &sup,
+            &Method::POST,
+            "/conversations/v1/Conversations"
+        ));
         let guest = principal(Role::Guest, "WS1");
         assert!(!allowed(&guest, &Method::POST, "/flex-api/v1/Interactions"));
     }

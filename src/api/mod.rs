@@ -5,8 +5,8 @@
 //! resource holds its handlers.
 
 pub mod accounts;
-pub mod client;
 pub mod addresses;
+pub mod client;
 pub mod configuration;
 pub mod context;
 pub mod conversation_webhooks;
@@ -248,6 +248,11 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             .default_service(web::to(not_found)),
     );
     cfg.service(resource("/desktop").route(web::get().to(client::desktop)));
+    // Browsers ask for it on every page; there is none.
+    cfg.service(
+        resource("/favicon.ico")
+            .route(web::get().to(|| async { HttpResponse::NoContent().finish() })),
+    );
     cfg.service(resource("/webchat/demo").route(web::get().to(client::webchat_demo)));
     for dir in client::DIRS {
         cfg.service(resource(&format!("/{dir}/{{file:.*}}")).route(web::get().to(client::file)));

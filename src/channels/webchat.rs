@@ -63,7 +63,10 @@ pub async fn start(
     if address.kind != "chat" {
         return Err(ApiError::invalid(
             "AddressSid",
-            format!("{} is a {} address; web chats need a chat address", address.sid, address.kind),
+            format!(
+                "{} is a {} address; web chats need a chat address",
+                address.sid, address.kind
+            ),
         ));
     }
     if !address.auto_creation.enabled {
@@ -93,7 +96,11 @@ pub async fn start(
     };
     let at = now();
     let draft = ConversationDraft {
-        friendly_name: Some(chat.chat_friendly_name.clone().unwrap_or_else(|| name.clone())),
+        friendly_name: Some(
+            chat.chat_friendly_name
+                .clone()
+                .unwrap_or_else(|| name.clone()),
+        ),
         attributes: Some(json!({ "pre_engagement_data": chat.pre_engagement_data }).to_string()),
         ..Default::default()
     };

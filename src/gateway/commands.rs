@@ -23,9 +23,9 @@ use crate::error::ApiError;
 use crate::gateway::token::Role;
 use crate::ids::ConversationSid;
 use crate::protocol::{self, Command, Frame};
-use crate::store::{MessageRange, PageRequest};
 use crate::store::delivery::ReceiptStatus;
 use crate::store::records::now;
+use crate::store::{MessageRange, PageRequest};
 
 /// Longest accepted `client_message_id`.
 const MAX_CLIENT_MESSAGE_ID: usize = 128;
@@ -568,7 +568,13 @@ impl SessionActor {
         let store = self.app.store.clone();
         let read = async move {
             let page = store
-                .participants(&conversation, PageRequest { page: 0, size: 1000 })
+                .participants(
+                    &conversation,
+                    PageRequest {
+                        page: 0,
+                        size: 1000,
+                    },
+                )
                 .await?;
             let participants: Vec<Value> = page
                 .items

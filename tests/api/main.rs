@@ -26,6 +26,6 @@ mod startup;
 mod taskrouter;
 mod taskrouter_ws;
 mod timers;
-mod webhook_config;
 mod webchat;
+mod webhook_config;
 mod webhooks;

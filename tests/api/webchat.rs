@@ -164,8 +164,10 @@ fn a_widget_chat_starts_with_the_question_reaches_an_agent_and_survives_a_refres
 
     // Once the customer is no longer in the chat, the token is not renewed.
     assert_eq!(
-        s.delete(&format!("/Conversations/{conversation}/Participants/{identity}"))
-            .status,
+        s.delete(&format!(
+            "/Conversations/{conversation}/Participants/{identity}"
+        ))
+        .status,
         204
     );
     let gone = refresh(&s, &token);
@@ -179,7 +181,12 @@ fn bad_widget_requests_get_clear_errors() {
     let address = chat_address(&s);
     let start = |pairs: &[(&str, &str)]| s.as_user("POST", START, None, pairs);
     let err = start(&[("FriendlyName", "Ana")]).expect_error(400, 20001);
-    assert!(err["message"].as_str().unwrap_or_default().contains("AddressSid"));
+    assert!(
+        err["message"]
+            .as_str()
+            .unwrap_or_default()
+            .contains("AddressSid")
+    );
     start(&[("AddressSid", &address)]).expect_error(400, 20001);
     start(&[("AddressSid", &address), ("FriendlyName", "   ")]).expect_error(400, 20001);
     start(&[
@@ -242,7 +249,10 @@ fn flex_web_chats_create_the_conversation_and_customer_for_a_site_backend() {
                 ("AddressSid", &address),
                 ("ChatFriendlyName", "Webchat widget"),
                 ("CustomerFriendlyName", "Ana"),
-                ("PreEngagementData", r#"{"friendlyName": "Ana", "topic": "returns"}"#),
+                (
+                    "PreEngagementData",
+                    r#"{"friendlyName": "Ana", "topic": "returns"}"#,
+                ),
                 ("Identity", "customer-ana"),
             ],
         )
@@ -253,18 +263,26 @@ fn flex_web_chats_create_the_conversation_and_customer_for_a_site_backend() {
     let c = s.get(&format!("/Conversations/{conversation}")).expect(200);
     assert_eq!(c["friendly_name"], "Webchat widget");
     let p = s
-        .get(&format!("/Conversations/{conversation}/Participants/customer-ana"))
+        .get(&format!(
+            "/Conversations/{conversation}/Participants/customer-ana"
+        ))
         .expect(200);
     let attrs: Value = serde_json::from_str(p["attributes"].as_str().expect("text")).expect("JSON");
     assert_eq!(attrs["friendlyName"], "Ana");
     assert_eq!(attrs["pre_engagement_data"]["topic"], "returns");
     // Basic auth is required, and the address must be a chat address of the account.
     assert_eq!(
-        s.as_user("POST", "/flex-api/v2/WebChats", None, &[("AddressSid", &address)])
-            .status,
+        s.as_user(
+            "POST",
+            "/flex-api/v2/WebChats",
+            None,
+            &[("AddressSid", &address)]
+        )
+        .status,
         401
     );
-    s.post("/flex-api/v2/WebChats", &[]).expect_error(400, 20001);
+    s.post("/flex-api/v2/WebChats", &[])
+        .expect_error(400, 20001);
 }
 
 #[test]
@@ -280,11 +298,24 @@ fn a_desktop_token_opens_only_the_routes_its_role_needs_in_its_workspace() {
 
     let (status, body) = with_token(&s, "GET", &queues, &agent);
     assert_eq!(status, 200, "{body}");
-    assert!(body["task_queues"].as_array().is_some_and(|q| !q.is_empty()));
+    assert!(
+        body["task_queues"]
+            .as_array()
+            .is_some_and(|q| !q.is_empty())
+    );
     assert_eq!(with_token(&s, "GET", &tasks, &agent).0, 403);
-    assert_eq!(with_token(&s, "GET", "/conversations/v1/Conversations", &agent).0, 403);
-    assert_eq!(with_token(&s, "GET", "/switchboard/v1/Logins", &agent).0, 403);
-    assert_eq!(with_token(&s, "POST", "/conversations/v1/Conversations", &agent).0, 403);
+    assert_eq!(
+        with_token(&s, "GET", "/conversations/v1/Conversations", &agent).0,
+        403
+    );
+    assert_eq!(
+        with_token(&s, "GET", "/switchboard/v1/Logins", &agent).0,
+        403
+    );
+    assert_eq!(
+        with_token(&s, "POST", "/conversations/v1/Conversations", &agent).0,
+        403
+    );
 
     assert_eq!(with_token(&s, "GET", &tasks, &supervisor).0, 200);
     let (status, body) = with_token(&s, "GET", "/conversations/v1/Conversations", &supervisor);
@@ -308,10 +339,16 @@ fn a_desktop_token_opens_only_the_routes_its_role_needs_in_its_workspace() {
 fn the_web_client_is_served_with_a_strict_policy() {
     let s = TestServer::spawn();
     let http = reqwest::blocking::Client::new();
-    let desktop = http.get(s.url("/switchboard-desktop-probe")).send().expect("sent");
+    let desktop = http
+        .get(s.url("/switchboard-desktop-probe"))
+        .send()
+        .expect("sent");
     assert_eq!(desktop.status(), 404);
     for page in ["/desktop", "/webchat/demo"] {
-        let resp = http.get(format!("{}{page}", s.origin)).send().expect("sent");
+        let resp = http
+            .get(format!("{}{page}", s.origin))
+            .send()
+            .expect("sent");
         assert_eq!(resp.status(), 200, "{page}");
         let csp = resp.headers()["content-security-policy"]
             .to_str()
@@ -321,7 +358,10 @@ fn the_web_client_is_served_with_a_strict_policy() {
         let html = resp.text().expect("text");
         assert!(!html.contains("<script>"), "{page} has an inline script");
         if page == "/webchat/demo" {
-            assert!(html.contains(&format!("data-switchboard-address=\"{}\"", chat_address(&s))));
+            assert!(html.contains(&format!(
+                "data-switchboard-address=\"{}\"",
+                chat_address(&s)
+            )));
         }
     }
     let widget = http
@@ -342,7 +382,10 @@ fn the_web_client_is_served_with_a_strict_policy() {
         "/webchat/demo.html",
         "/desktop/.hidden.js",
     ] {
-        let resp = http.get(format!("{}{missing}", s.origin)).send().expect("sent");
+        let resp = http
+            .get(format!("{}{missing}", s.origin))
+            .send()
+            .expect("sent");
         assert_eq!(resp.status(), 404, "{missing}");
     }
 }

@@ -75,6 +75,16 @@ export async function newPage(browser, { origin, viewport = DESKTOP }) {
     (url) => !firstParty(url.href, origin),
     (route) => route.abort('blockedbyclient'),
   );
+  watched.set(context, { origin, seen });
+  return { page: await watchedPage(context), seen };
+}
+
+/** context → `{origin, seen}`: what its pages report into. */
+const watched = new WeakMap();
+
+/** A new page of a context made by `newPage`, reporting into the context's `seen`. */
+async function watchedPage(context) {
+  const { origin, seen } = watched.get(context);
   const page = await context.newPage();
   page.on('console', (message) => {
     if (message.type() === 'error') seen.consoleErrors.push({ text: message.text(), url: message.location().url });
@@ -83,9 +93,22 @@ export async function newPage(browser, { origin, viewport = DESKTOP }) {
   page.on('websocket', (socket) => {
     if (!firstParty(socket.url(), origin)) seen.thirdPartyRequests.push(`WebSocket ${socket.url()}`);
   });
-  // Closing the page alone would leave its context (and its storage) behind.
-  page.once('close', () => context.close().catch(() => {}));
-  return { page, seen };
+  // Closing the last page alone would leave its context (and its storage) behind.
+  page.once('close', () => {
+    if (context.pages().length === 0) context.close().catch(() => {});
+  });
+  return page;
+}
+
+/**
+ * Another tab in the context of `page` (a page from `newPage`): same storage (localStorage,
+ * cookies), watched into the same `seen`. The context lives until its last page closes.
+ * @param {import('playwright-core').Page} page
+ * @returns {Promise<import('playwright-core').Page>}
+ */
+export function newTab(page) {
+  assert.ok(watched.has(page.context()), 'newTab needs a page made by newPage');
+  return watchedPage(page.context());
 }
 
 /**
@@ -103,11 +126,15 @@ export function assertClean(seen, { allowConsoleError = () => false } = {}) {
   );
 }
 
-/** Saves a full-page PNG as `e2e/artifacts/<name>.png`; returns its path. */
-export async function screenshot(page, name) {
+/**
+ * Saves a PNG of the page as `e2e/artifacts/<name>.png`; returns its path. Full page by
+ * default; `fullPage: false` keeps to the viewport, which is what a phone shows (a full-page
+ * shot stretches the viewport, and with it anything fixed to it).
+ */
+export async function screenshot(page, name, { fullPage = true } = {}) {
   assert.match(name, /^[\w.-]+$/, 'a screenshot name is a plain file name');
   await mkdir(ARTIFACTS, { recursive: true });
   const file = path.join(ARTIFACTS, `${name}.png`);
-  await page.screenshot({ path: file, fullPage: true, animations: 'disabled' });
+  await page.screenshot({ path: file, fullPage, animations: 'disabled' });
   return file;
 }
