@@ -22,14 +22,7 @@ pub async fn verify_within(
     grace_secs: i64,
 ) -> Result<Principal, TokenError> {
     let key = accounts.find_key(&token::issuer(token)?).await;
-    let at = now();
-    match token::verify(token, at, |_| key.clone()) {
-        Err(TokenError::Expired) => match token::expiry(token) {
-            Some(exp) if at - exp <= grace_secs => token::verify(token, exp - 1, |_| key.clone()),
-            _ => Err(TokenError::Expired),
-        },
-        other => other,
-    }
+    token::verify_within(token, now(), grace_secs, |_| key.clone())
 }
 
 /// The scope a principal acts in: its account, the service of its chat grant (or the

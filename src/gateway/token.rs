@@ -203,8 +203,25 @@ pub(crate) fn issuer(token: &str) -> Result<KeySid, TokenError> {
     iss.iss.parse().map_err(|_| TokenError::UnknownKey)
 }
 
+/// [`verify`], except that a token that expired at most `grace_secs` before `now` passes too
+/// (everything else is checked as usual): for trading an old token for a new one.
+pub fn verify_within(
+    token: &str,
+    now: Timestamp,
+    grace_secs: i64,
+    key_of: impl Fn(&KeySid) -> Option<KeyRecord>,
+) -> Result<Principal, TokenError> {
+    match verify(token, now, &key_of) {
+        Err(TokenError::Expired) => match expiry(token) {
+            Some(exp) if now - exp <= grace_secs => verify(token, exp - 1, key_of),
+            _ => Err(TokenError::Expired),
+        },
+        other => other,
+    }
+}
+
 /// The `exp` of a token, read without checking it (to judge how long ago it expired).
-pub(crate) fn expiry(token: &str) -> Option<Timestamp> {
+fn expiry(token: &str) -> Option<Timestamp> {
     let payload = token.split('.').nth(1)?;
     let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD
         .decode(payload.trim_end_matches('='))
@@ -335,6 +352,25 @@ mod tests {
         assert_eq!(
             verify(TWILIO_MINTED, MINTED_AT - 3600, |_| Some(k.clone())),
             Err(TokenError::NotYetValid)
+        );
+    }
+
+    #[test]
+    fn an_expired_token_passes_only_within_the_grace_and_with_its_signature() {
+        let k = key("our-secret-0123456789abcdef01234");
+        let token = mint(&k, "guest-1", Grants::default(), 1_000, 60);
+        let with = |now, grace| verify_within(&token, now, grace, |_| Some(k.clone()));
+        assert_eq!(with(1_030, 0).map(|p| p.identity).as_deref(), Ok("guest-1"));
+        let late = 1_060 + LEEWAY_SECS as i64 + 100;
+        assert_eq!(with(late, 50), Err(TokenError::Expired));
+        assert_eq!(
+            with(late, 200).map(|p| p.identity).as_deref(),
+            Ok("guest-1")
+        );
+        let forged = key("not-the-secret-0123456789abcdef0");
+        assert_eq!(
+            verify_within(&token, late, 200, |_| Some(forged.clone())),
+            Err(TokenError::BadSignature)
         );
     }
 

@@ -113,3 +113,27 @@ def test_interaction_errors(client):
         client.flex_api.v1.interaction.create(channel="{not json")
     with expect_error(404, 20404):
         client.flex_api.v1.interaction("KD" + "0" * 32).fetch()
+
+
+def test_web_chats_create_a_conversation_with_its_customer(client, uid):
+    """`flex_api.v2.web_channels.create` (POST /v2/WebChats), as a site's backend calls it."""
+    chat = next(
+        a for a in client.conversations.v1.address_configurations.list()
+        if a.type == "chat"
+    )
+    made = client.flex_api.v2.web_channels.create(
+        address_sid=chat.sid,
+        chat_friendly_name="Webchat widget",
+        customer_friendly_name="Ana",
+        pre_engagement_data=json.dumps({"friendlyName": "Ana", "topic": uid}),
+    )
+    assert_sid(made.conversation_sid, "CH")
+    assert made.identity
+    conv = client.conversations.v1.conversations(made.conversation_sid).fetch()
+    assert conv.friendly_name == "Webchat widget"
+    customer = client.conversations.v1.conversations(conv.sid).participants(made.identity).fetch()
+    attributes = json.loads(customer.attributes)
+    assert attributes["friendlyName"] == "Ana"
+    assert attributes["pre_engagement_data"]["topic"] == uid
+    with expect_error(400, 20001):
+        client.flex_api.v2.web_channels.create(address_sid="IG" + "0" * 32)

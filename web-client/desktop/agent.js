@@ -74,6 +74,7 @@ export class AgentView {
     // The agent started this one (outbound): take it at once, as Flex does.
     if (view.status === 'pending' && view.direction === 'outbound' && this.#pendingOutbound) {
       this.#pendingOutbound = false;
+      this.outboundStatus.textContent = '';
       this.#accept(view);
     }
     if (view.status === 'accepted' && view.conversationSid) this.#panelFor(view);
@@ -82,6 +83,7 @@ export class AgentView {
   }
 
   #pendingOutbound = false;
+  #contextKey = null;
 
   #panelFor(view) {
     if (!view.conversationSid) return null;
@@ -203,6 +205,10 @@ export class AgentView {
 
   #renderContext() {
     const view = this.#selectedView();
+    // Rebuilt only when the selected task changes, so a target being chosen is kept.
+    const key = view ? `${view.sid}:${view.status}` : '';
+    if (key === this.#contextKey) return;
+    this.#contextKey = key;
     if (!view) {
       replace(this.context, h('h2', { text: 'Customer' }), h('p', { class: 'muted', text: 'Select a task to see its customer.' }));
       return;
@@ -315,6 +321,7 @@ export class AgentView {
   #outboundForm() {
     const id = (n) => `outbound-${n}`;
     const status = h('p', { class: 'muted', attrs: { role: 'status' } });
+    this.outboundStatus = status;
     const form = h(
       'form',
       {
