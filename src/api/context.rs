@@ -86,6 +86,34 @@ impl FromRequest for Caller {
     }
 }
 
+/// The principal of a `Authorization: Bearer` token that the account's API key named
+/// `key_name` signed, expired at most `grace_secs` ago: what a refresh endpoint renews. Any
+/// other token is 401 "sign in again" (without `WWW-Authenticate`: no browser prompt).
+pub async fn renewable_token(
+    req: &HttpRequest,
+    state: &AppState,
+    key_name: &str,
+    grace_secs: i64,
+) -> Result<crate::gateway::token::Principal, ApiError> {
+    let token = req
+        .headers()
+        .get(actix_web::http::header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "))
+        .ok_or(ApiError::SessionEnded)?;
+    let principal = crate::gateway::auth::verify_within(&state.accounts, token.trim(), grace_secs)
+        .await
+        .map_err(|_| ApiError::SessionEnded)?;
+    let key = state
+        .accounts
+        .named_key(&principal.account, key_name)
+        .await?;
+    if principal.key != key.sid {
+        return Err(ApiError::SessionEnded);
+    }
+    Ok(principal)
+}
+
 /// Scheme and host clients used to reach us (or the configured public URL).
 pub fn origin(req: &HttpRequest, state: &AppState) -> String {
     if !state.settings.server.public_url.is_empty() {

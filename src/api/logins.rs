@@ -348,22 +348,7 @@ pub async fn refresh(
     req: HttpRequest,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, ApiError> {
-    let token = req
-        .headers()
-        .get(actix_web::http::header::AUTHORIZATION)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.strip_prefix("Bearer "))
-        .ok_or(ApiError::SessionEnded)?;
-    let principal = crate::gateway::auth::verify(&state.accounts, token.trim())
-        .await
-        .map_err(|_| ApiError::SessionEnded)?;
-    let signin_key = state
-        .accounts
-        .named_key(&principal.account, SIGNIN_KEY_NAME)
-        .await?;
-    if principal.key != signin_key.sid {
-        return Err(ApiError::SessionEnded);
-    }
+    let principal = crate::api::context::renewable_token(&req, &state, SIGNIN_KEY_NAME, 0).await?;
     let login = logins::list(state.store.as_ref(), &principal.account)
         .await?
         .into_iter()

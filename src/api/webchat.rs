@@ -130,24 +130,10 @@ pub async fn refresh(
     req: HttpRequest,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, ApiError> {
-    let token = req
-        .headers()
-        .get(actix_web::http::header::AUTHORIZATION)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.strip_prefix("Bearer "))
-        .ok_or(ApiError::SessionEnded)?;
     // A tab closed for a while comes back with an expired token: still its chat.
     let principal =
-        crate::gateway::auth::verify_within(&state.accounts, token.trim(), REFRESH_GRACE_SECS)
-            .await
-            .map_err(|_| ApiError::SessionEnded)?;
-    let key = state
-        .accounts
-        .named_key(&principal.account, GUEST_KEY_NAME)
-        .await?;
-    if principal.key != key.sid {
-        return Err(ApiError::SessionEnded);
-    }
+        crate::api::context::renewable_token(&req, &state, GUEST_KEY_NAME, REFRESH_GRACE_SECS)
+            .await?;
     let service: ServiceSid = principal
         .grants
         .chat

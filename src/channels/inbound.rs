@@ -169,14 +169,7 @@ async fn auto_create(
             address.address
         )));
     }
-    let service = match &auto.conversation_service_sid {
-        Some(s) => s.clone(),
-        None => state
-            .accounts
-            .default_service(account)
-            .await?
-            .ok_or(ApiError::Internal)?,
-    };
+    let service = service_of(state, account, address).await?;
     let scope = Scope {
         account: account.clone(),
         service: service.clone(),
@@ -189,11 +182,7 @@ async fn auto_create(
         ..Default::default()
     };
     let record = new_conversation(&scope, draft, at);
-    let role = state
-        .store
-        .service_config(&service)
-        .await?
-        .map(|c| c.default_conversation_role_sid);
+    let role = default_role(state, &service).await?;
     let sender = new_participant(
         &record,
         ParticipantDraft {
@@ -208,15 +197,62 @@ async fn auto_create(
         },
         at,
     );
-    // The address's webhook is attached first, so it hears the conversation's first events.
-    let hook = scoped_webhook(address, &record.sid, &service, at);
+    let sid = record.sid.clone();
+    create_with_hook(state, address, record, vec![sender], source).await?;
+    Ok((sid, service))
+}
+
+/// The conversation service new conversations of `address` go to.
+pub(crate) async fn service_of(
+    state: &AppState,
+    account: &AccountSid,
+    address: &AddressRecord,
+) -> Result<crate::ids::ServiceSid, ApiError> {
+    match &address.auto_creation.conversation_service_sid {
+        Some(s) => Ok(s.clone()),
+        None => state
+            .accounts
+            .default_service(account)
+            .await?
+            .ok_or(ApiError::Internal),
+    }
+}
+
+/// The role new participants of `service` get.
+pub(crate) async fn default_role(
+    state: &AppState,
+    service: &crate::ids::ServiceSid,
+) -> Result<Option<crate::ids::RoleSid>, ApiError> {
+    Ok(state
+        .store
+        .service_config(service)
+        .await?
+        .map(|c| c.default_conversation_role_sid))
+}
+
+/// Creates a new conversation of `address` with its first participants. The address's webhook
+/// is attached first, so it hears the conversation's first events, and removed again if the
+/// conversation cannot be created.
+pub(crate) async fn create_with_hook(
+    state: &web::Data<AppState>,
+    address: &AddressRecord,
+    record: crate::store::records::ConversationRecord,
+    participants: Vec<crate::store::records::ParticipantRecord>,
+    source: Source,
+) -> Result<(), ApiError> {
+    let hook = scoped_webhook(
+        address,
+        &record.sid,
+        &record.service_sid,
+        record.date_created,
+    );
     if let Some(hook) = &hook {
         state.store.submit(vec![hook.put()]).await?;
         state.hooks.directory.put_scoped(hook.clone());
     }
     let sid = record.sid.clone();
-    match state.registry.create(record, vec![sender], source).await {
-        Ok(_) => Ok((sid, service)),
+    match state.registry.create(record, participants, source).await {
+        Ok(_) => Ok(()),
         Err(e) => {
             if let Some(hook) = hook {
                 state.hooks.directory.remove_scoped(&sid, &hook.sid);
@@ -233,7 +269,7 @@ async fn auto_create(
 }
 
 /// The scoped webhook `AutoCreation.Type=webhook` attaches to each new conversation.
-pub(crate) fn scoped_webhook(
+fn scoped_webhook(
     address: &AddressRecord,
     conversation: &ConversationSid,
     service: &crate::ids::ServiceSid,

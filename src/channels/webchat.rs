@@ -7,7 +7,9 @@
 use actix_web::web;
 use serde_json::{Map, Value, json};
 
-use super::inbound::{routes_to_agents, scoped_webhook, start_interaction};
+use super::inbound::{
+    create_with_hook, default_role, routes_to_agents, service_of, start_interaction,
+};
 use crate::addresses::AddressRecord;
 use crate::api::AppState;
 use crate::conversations::commands::PostMessage;
@@ -80,14 +82,7 @@ pub async fn start(
         .customer_friendly_name
         .clone()
         .unwrap_or_else(|| "Customer".into());
-    let service = match &address.auto_creation.conversation_service_sid {
-        Some(s) => s.clone(),
-        None => state
-            .accounts
-            .default_service(account)
-            .await?
-            .ok_or(ApiError::Internal)?,
-    };
+    let service = service_of(state, account, address).await?;
     let scope = Scope {
         account: account.clone(),
         service: service.clone(),
@@ -105,11 +100,7 @@ pub async fn start(
         ..Default::default()
     };
     let record = new_conversation(&scope, draft, at);
-    let role = state
-        .store
-        .service_config(&service)
-        .await?
-        .map(|c| c.default_conversation_role_sid);
+    let role = default_role(state, &service).await?;
     let customer = new_participant(
         &record,
         ParticipantDraft {
@@ -123,16 +114,15 @@ pub async fn start(
         },
         at,
     );
-    let hook = scoped_webhook(address, &record.sid, &service, at);
-    if let Some(hook) = &hook {
-        state.store.submit(vec![hook.put()]).await?;
-        state.hooks.directory.put_scoped(hook.clone());
-    }
     let conversation = record.sid.clone();
-    state
-        .registry
-        .create(record, vec![customer], Source::Api { webhooks: true })
-        .await?;
+    create_with_hook(
+        state,
+        address,
+        record,
+        vec![customer],
+        Source::Api { webhooks: true },
+    )
+    .await?;
     if let Some(body) = chat.first_message.filter(|b| !b.trim().is_empty()) {
         let scope = Scope {
             identity: Some(identity.clone()),
