@@ -213,6 +213,14 @@ describe('agent desktop, supervisor view and webchat widget', { skip, timeout: 1
     await a.getByText('No tasks').waitFor();
     await screenshot(a, 'desktop-11-agent-done');
 
+    // Down to a phone's width, the desktop and the supervisor view fit without sideways scrolling.
+    for (const [page, name] of [[a, 'agent'], [s, 'supervisor']]) {
+      await page.setViewportSize(PHONE);
+      const overflow = await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
+      assert.ok(overflow <= 0, `${name} view overflows a phone by ${overflow}px`);
+      await screenshot(page, `desktop-12-${name}-phone`);
+    }
+
     // The proxied sockets' drop is logged by Chromium as a failed WebSocket; nothing else.
     const droppedSocket = (e) => /WebSocket connection to .*\/v1\/ws.* failed/.test(e.text);
     assertClean(agent.seen, { allowConsoleError: droppedSocket });
