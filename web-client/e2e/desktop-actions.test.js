@@ -85,7 +85,8 @@ describe('agent desktop actions: transfer, invite, outbound SMS, token refresh',
   let second;
 
   before(async () => {
-    server = await TestServer.spawn({ args: ['--demo'] });
+    // A small chat attachment limit, so a refused upload can be shown.
+    server = await TestServer.spawn({ args: ['--demo'], env: { SWITCHBOARD__MEDIA__LIMITS__CHAT__MAX_BYTES: '4096' } });
     browser = await launchBrowser();
   });
 
@@ -185,6 +186,11 @@ describe('agent desktop actions: transfer, invite, outbound SMS, token refresh',
     const { participants } = await customer.request('participants', { conversation_sid: chat.conversation_sid });
     assert.deepEqual(participants.map((p) => p.identity).sort(), [chat.identity, 'alice', 'bob'].sort());
     await screenshot(page, 'actions-07-both-in-chat');
+
+    // An attachment over the chat limit is refused, and the agent is told why.
+    await page.getByLabel('Attach a file').setInputFiles({ name: 'big.pdf', mimeType: 'application/pdf', buffer: Buffer.alloc(8192, 1) });
+    await page.getByRole('alert').filter({ hasText: /big\.pdf: File too large/ }).waitFor();
+    await screenshot(page, 'actions-07b-attachment-refused');
   });
 
   test('outbound SMS: an agent starts a conversation; the message is delivered to the phone', async () => {
@@ -243,6 +249,8 @@ describe('agent desktop actions: transfer, invite, outbound SMS, token refresh',
   });
 
   test('no page threw, logged an error or reached another origin', () => {
-    for (const { seen } of Object.values(agents)) assertClean(seen);
+    // Chromium logs the refused upload (413, handled and shown by the page) as a failed load.
+    const refusedUpload = (e) => /\/Media\b/.test(e.url) && e.text.includes('413');
+    for (const { seen } of Object.values(agents)) assertClean(seen, { allowConsoleError: refusedUpload });
   });
 });
