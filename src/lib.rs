@@ -33,6 +33,7 @@ pub mod error;
 pub mod gateway;
 pub mod ids;
 pub mod interactions;
+pub mod load;
 pub mod logins;
 pub mod media;
 pub mod outbox;

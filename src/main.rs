@@ -65,6 +65,8 @@ enum Command {
         #[arg(long)]
         data_dir: Option<PathBuf>,
     },
+    /// Run a simulated contact center (agents, customers, supervisors) against a server.
+    Load(Box<switchboard::load::cli::LoadArgs>),
     /// Manage who signs in on the server's pages (agents and supervisors).
     User {
         #[command(subcommand)]
@@ -191,6 +193,15 @@ fn main() -> anyhow::Result<()> {
             };
             let token = actix_web::rt::System::new().block_on(token::run(&settings, request))?;
             println!("{token}");
+            Ok(())
+        }
+        Command::Load(args) => {
+            let mut settings = Settings::load(None)?;
+            settings.log.level = "warn".into();
+            switchboard::telemetry::init(&settings.log);
+            if !switchboard::load::cli::main(*args)? {
+                std::process::exit(1);
+            }
             Ok(())
         }
         Command::User {

@@ -25,7 +25,8 @@ pub mod metrics;
 pub mod party;
 pub mod process;
 pub mod report;
-pub mod stream;
+/// Order and loss per receiver: shared with `switchboard load`.
+pub use switchboard::load::stream;
 pub mod wire;
 
 use std::collections::{BTreeMap, HashMap};

@@ -16,6 +16,7 @@ mod flex;
 mod gateway;
 mod idempotency;
 mod keys;
+mod load;
 mod logins;
 mod media;
 mod messages;

@@ -2,7 +2,9 @@
 //! which were its own. The protocol promises every session each message of a conversation it
 //! may see exactly once, in index order, with no gap (no message is deleted in this bench), so
 //! any arrival that is not `last + 1` is counted, and at the end every index up to the highest
-//! the run knows of must have arrived.
+//! the run knows of must have arrived. A receiver that joined a conversation late starts
+//! after the history it was told of (`Stream::after`). Shared by `switchboard load` and the
+//! WebSocket benches.
 
 /// A growable bit set over message indexes.
 #[derive(Debug, Default)]
@@ -57,6 +59,23 @@ pub struct Missing {
 }
 
 impl Stream {
+    /// A receiver for which indexes up to `last` are history (not delivered live).
+    pub fn after(last: Option<u64>) -> Stream {
+        let mut stream = Stream::default();
+        if let Some(last) = last {
+            for i in 0..=last {
+                stream.seen.set(i);
+            }
+            stream.last = Some(last);
+        }
+        stream
+    }
+
+    /// The highest index delivered (or told of as history).
+    pub fn last(&self) -> Option<u64> {
+        self.last
+    }
+
     /// Records that the receiver's own `send` created message `index`.
     pub fn own(&mut self, index: u64) {
         self.own.set(index);
@@ -99,5 +118,39 @@ impl Stream {
             }
         }
         m
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{Arrival, Stream};
+
+    #[test]
+    fn in_order_duplicates_late_and_gaps_are_told_apart() {
+        let mut s = Stream::default();
+        assert_eq!(s.deliver(0, true), Arrival::InOrder);
+        assert_eq!(s.deliver(1, true), Arrival::InOrder);
+        assert_eq!(s.deliver(1, true), Arrival::Duplicate);
+        assert_eq!(s.deliver(3, true), Arrival::Gap);
+        assert_eq!(s.deliver(2, true), Arrival::Late);
+        assert_eq!(s.missing(Some(4), true).others, 1);
+    }
+
+    #[test]
+    fn history_is_not_expected_live() {
+        let mut s = Stream::after(Some(2));
+        assert_eq!(s.deliver(3, true), Arrival::InOrder);
+        assert_eq!(s.deliver(1, true), Arrival::Duplicate);
+        assert_eq!(s.missing(Some(3), true).others, 0);
+        assert_eq!(Stream::after(None).last(), None);
+    }
+
+    #[test]
+    fn own_messages_fill_gaps_where_the_server_does_not_echo() {
+        let mut s = Stream::default();
+        s.own(0);
+        assert_eq!(s.deliver(1, false), Arrival::InOrder);
+        assert_eq!(s.missing(Some(1), false).own, 0);
+        assert_eq!(s.missing(Some(1), true).own, 1);
     }
 }
