@@ -426,12 +426,12 @@ impl Metrics {
         *lock(&self.stage) = StageAcc::new();
     }
 
-    /// The current stage: (delivery p99 ms, offer p99 ms, acked, deliveries).
-    pub fn stage_figures(&self) -> (f64, f64, u64, u64) {
+    /// The current stage: (delivery p99 ms, offer p99 ms if any offer, acked, deliveries).
+    pub fn stage_figures(&self) -> (f64, Option<f64>, u64, u64) {
         let s = lock(&self.stage);
         (
             ms(s.delivery.value_at_quantile(0.99)),
-            ms(s.offer.value_at_quantile(0.99)),
+            (!s.offer.is_empty()).then(|| ms(s.offer.value_at_quantile(0.99))),
             s.acked,
             s.deliveries,
         )

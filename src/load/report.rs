@@ -65,7 +65,8 @@ pub struct Counts {
     pub customers_sms: u64,
     /// Customers an agent joined.
     pub customers_served: u64,
-    /// Customers whose conversation an agent ended.
+    /// Chats an agent ended (closing the interaction's channel), including those of customers
+    /// who had left before being served.
     pub customers_finished: u64,
     /// Customers who gave up waiting for an agent.
     pub customers_abandoned: u64,
@@ -223,8 +224,8 @@ pub struct Stage {
     pub deliveries_per_s: f64,
     /// p99 send → receive in it (ms).
     pub p99_ms: f64,
-    /// p99 task → offer in it (ms).
-    pub offer_p99_ms: f64,
+    /// p99 task → offer in it (ms); none when no task was created in the stage.
+    pub offer_p99_ms: Option<f64>,
     /// Integrity problems that appeared in it.
     pub integrity_problems: u64,
     /// Server RSS at its end.
@@ -329,14 +330,14 @@ impl Report {
             for s in &step.stages {
                 let _ = writeln!(
                     out,
-                    "  {:>30} {:>6} {:>6} {:>7} {:>9.0} {:>9.2} {:>9.2}  {}",
+                    "  {:>30} {:>6} {:>6} {:>7} {:>9.0} {:>9.2} {:>9}  {}",
                     "",
                     s.target_conversations,
                     s.conversations,
                     s.sockets,
                     s.messages_per_s,
                     s.p99_ms,
-                    s.offer_p99_ms,
+                    s.offer_p99_ms.map_or("—".to_owned(), |o| format!("{o:.2}")),
                     if s.held { "yes" } else { "no" }
                 );
             }
