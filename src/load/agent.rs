@@ -46,6 +46,8 @@ struct Chat {
     channel: Option<String>,
     sms: bool,
     stream: Stream,
+    /// The agent joined the conversation (its stream counts only from then).
+    joined: bool,
     /// Replies sent (the next reply's number: greeting 0).
     replies: u64,
     ended: bool,
@@ -109,12 +111,36 @@ pub fn token(
     ))
 }
 
+/// Signs in as a person would on `/login`; returns the access token the server minted.
+async fn sign_in(run: &Run, username: &str, password: &str) -> Result<String, String> {
+    let form = [
+        ("Username", username.to_owned()),
+        ("Password", password.to_owned()),
+        ("AccountSid", run.rest.account.clone()),
+    ];
+    match run
+        .rest
+        .post("/switchboard/v1/SignIn", Auth::Anonymous, &form)
+        .await
+    {
+        Ok(v) => Ok(super::rest::text(&v, "token")),
+        Err(e) => {
+            run.metrics.error(e.key.clone());
+            Err(e.to_string())
+        }
+    }
+}
+
 /// Runs agent `i` until the run is done; returns what it saw of each conversation.
 pub async fn run(run: Arc<Run>, i: usize) -> Vec<Received> {
     bump(&run.metrics.counts.agents);
     let identity = agent_identity(i);
     let worker = run.plan.workers.get(i).cloned();
-    let opened = match token(&run, &identity, Role::Agent, worker) {
+    let token = match &run.plan.password {
+        Some(password) => sign_in(&run, &identity, password).await,
+        None => token(&run, &identity, Role::Agent, worker),
+    };
+    let opened = match token {
         Ok(token) => {
             let _permit = run.connecting.acquire().await;
             Socket::open(&run, &token)
@@ -154,6 +180,7 @@ pub async fn run(run: Arc<Run>, i: usize) -> Vec<Received> {
     }
     bump(&run.metrics.counts.agents_connected);
     agent.serve(rx).await;
+    agent.linger().await;
     agent.finish().await
 }
 
@@ -198,7 +225,8 @@ impl Agent {
                     let now = *phase.borrow();
                     if now >= Phase::Closing && !closing {
                         closing = true;
-                        let open: Vec<String> = self.chats.iter().filter(|(_, c)| !c.ended).map(|(k, _)| k.clone()).collect();
+                        // Chats still being accepted are ended once the accept is answered.
+                        let open: Vec<String> = self.chats.iter().filter(|(_, c)| c.joined && !c.ended).map(|(k, _)| k.clone()).collect();
                         for conversation in open {
                             let _ = self.tx.send(Action::End { conversation });
                         }
@@ -385,12 +413,18 @@ impl Agent {
         match pending {
             Pending::Accept { conversation, .. } => {
                 bump(&self.run.metrics.counts.accepted);
-                // Joined before the answer (the interaction adds the agent first); greet.
+                // Joined before the answer (the interaction adds the agent first): greet, or,
+                // when the run is closing, end the chat at once.
                 if self.chats.contains_key(&conversation) {
-                    let _ = self.tx.send(Action::Reply {
-                        conversation,
-                        last: false,
-                    });
+                    let action = if self.run.phase() >= Phase::Closing {
+                        Action::End { conversation }
+                    } else {
+                        Action::Reply {
+                            conversation,
+                            last: false,
+                        }
+                    };
+                    let _ = self.tx.send(action);
                 }
             }
             Pending::Send { conversation, at } => {
@@ -434,6 +468,7 @@ impl Agent {
                 }
                 if let Some(chat) = self.chats.get_mut(&conversation) {
                     chat.stream = Stream::after(last);
+                    chat.joined = true;
                 }
             }
             "message_added" => self.on_message(conversation, data).await,
@@ -499,6 +534,7 @@ impl Agent {
                     channel: a.flex_interaction_channel_sid,
                     sms: a.channel_type.as_deref() == Some("sms"),
                     stream: Stream::default(),
+                    joined: false,
                     replies: 0,
                     ended: false,
                 },
@@ -555,10 +591,11 @@ impl Agent {
     fn drop_chat(&mut self, conversation: &str) {
         if let Some(chat) = self.chats.remove(conversation) {
             self.run.open_chats.fetch_sub(1, Ordering::Relaxed);
+            // A chat it never joined (the task went before the accept) promises nothing.
             self.done.push(Received {
                 conversation: conversation.to_owned(),
                 stream: chat.stream,
-                stayed: true,
+                stayed: chat.joined,
                 sms: false,
             });
         }
@@ -618,6 +655,18 @@ impl Agent {
             );
         } else if rand::random_bool(s.reply_ratio) {
             let _ = self.tx.send(Action::Typing { conversation });
+        }
+    }
+
+    /// Reads on until the socket is quiet a moment (at most 3 s): deliveries in flight when
+    /// the run ended are not lost.
+    async fn linger(&mut self) {
+        let until = tokio::time::Instant::now() + Duration::from_secs(3);
+        while tokio::time::Instant::now() < until {
+            match tokio::time::timeout(Duration::from_millis(300), self.socket.next()).await {
+                Ok(Some(Ok(frame))) => self.on_frame(frame).await,
+                _ => return,
+            }
         }
     }
 

@@ -83,6 +83,10 @@ pub struct Agents {
     /// Time in wrap-up before completing the task.
     #[serde(with = "humantime_serde")]
     pub wrapup_time: Duration,
+    /// Sign in with a password (`/switchboard/v1/SignIn`, logins `load-agent-N` made for the
+    /// run) instead of using tokens minted with the run's API key, as a backend would. Each
+    /// sign-in costs the server an argon2 verification; its tokens last an hour.
+    pub sign_in: bool,
 }
 
 /// Customers' behaviour.
@@ -185,6 +189,7 @@ impl Default for Agents {
             reply_delay: Duration::from_millis(500),
             reply_ratio: 1.0,
             wrapup_time: Duration::from_millis(500),
+            sign_in: false,
         }
     }
 }
@@ -331,6 +336,15 @@ impl Scenario {
             );
         }
         ensure!(self.drain <= hour, "drain must be at most 1 h");
+        let longest = if self.step_up.enabled {
+            self.step_up.stage * self.step_up.max_stages as u32
+        } else {
+            self.duration
+        };
+        ensure!(
+            !self.agents.sign_in || longest + self.drain < Duration::from_secs(55 * 60),
+            "agents.sign_in: sign-in tokens last an hour, so such a run must end within 55 minutes"
+        );
         Ok(())
     }
 }

@@ -35,6 +35,8 @@ pub struct Plan {
     pub sms_number: String,
     /// `WK…` of agent i.
     pub workers: Vec<String>,
+    /// The agents' password, when they sign in (`agents.sign_in`).
+    pub password: Option<String>,
 }
 
 /// The identity (and worker friendly name) of agent `i`.
@@ -124,6 +126,10 @@ pub async fn prepare(rest: &Rest, s: &Scenario) -> anyhow::Result<Plan> {
     let workflow = text(&workflow, "sid");
     cancel_leftovers(rest, &ws, &queue).await?;
     let workers = workers(rest, s, &ws).await?;
+    let password = match s.agents.sign_in {
+        true => Some(logins(rest, s, &ws, &workers).await?),
+        false => None,
+    };
     let chat_address = address(rest, s, &ws, &workflow, "chat", &s.routing.chat_address).await?;
     let sms_address = address(rest, s, &ws, &workflow, "sms", &s.routing.sms_number).await?;
     Ok(Plan {
@@ -136,6 +142,7 @@ pub async fn prepare(rest: &Rest, s: &Scenario) -> anyhow::Result<Plan> {
         sms_address,
         sms_number: s.routing.sms_number.clone(),
         workers,
+        password,
     })
 }
 
@@ -242,6 +249,47 @@ async fn workers(rest: &Rest, s: &Scenario, ws: &str) -> anyhow::Result<Vec<Stri
         .context("creating the agents' workers")
 }
 
+/// A login per agent (`load-agent-N`, its worker) with a password new for this run; returns
+/// the password.
+async fn logins(rest: &Rest, s: &Scenario, ws: &str, workers: &[String]) -> anyhow::Result<String> {
+    let password = crate::ids::random_hex32();
+    let password = &password;
+    stream::iter(workers.iter().enumerate())
+        .map(|(i, worker)| async move {
+            let name = agent_identity(i);
+            let mut form = vec![
+                ("Password", password.clone()),
+                ("Role", "agent".to_owned()),
+                ("WorkspaceSid", ws.to_owned()),
+                ("WorkerSid", worker.clone()),
+            ];
+            match rest.get(&format!("/switchboard/v1/Logins/{name}")).await {
+                Ok(_) => rest
+                    .post(
+                        &format!("/switchboard/v1/Logins/{name}"),
+                        Auth::Account,
+                        &form,
+                    )
+                    .await
+                    .map(|_| ()),
+                Err(e) if e.key == "20404" => {
+                    form.push(("Username", name.clone()));
+                    form.push(("Identity", name.clone()));
+                    form.push(("FriendlyName", format!("Load agent {i}")));
+                    rest.post("/switchboard/v1/Logins", Auth::Account, &form)
+                        .await
+                        .map(|_| ())
+                }
+                Err(e) => Err(e),
+            }
+        })
+        .buffer_unordered(s.setup_concurrency)
+        .try_collect::<Vec<()>>()
+        .await
+        .context("creating the agents' logins")?;
+    Ok(password.clone())
+}
+
 /// The address `address` of `kind`, routed to the workflow (created, or updated to be).
 async fn address(
     rest: &Rest,
@@ -333,6 +381,16 @@ pub async fn cleanup(rest: &Rest, s: &Scenario, plan: &Plan) -> Result<(), RestE
         .await?;
     rest.delete(&ws_path(ws, &format!("/TaskQueues/{}", plan.queue)))
         .await?;
+    if plan.password.is_some() {
+        stream::iter(0..plan.workers.len())
+            .map(|i| async move {
+                rest.delete(&format!("/switchboard/v1/Logins/{}", agent_identity(i)))
+                    .await
+            })
+            .buffer_unordered(s.setup_concurrency)
+            .try_collect::<Vec<()>>()
+            .await?;
+    }
     stream::iter(plan.workers.iter())
         .map(|sid| async move { rest.delete(&ws_path(ws, &format!("/Workers/{sid}"))).await })
         .buffer_unordered(s.setup_concurrency)

@@ -38,6 +38,15 @@ fn load(server: &TestServer, args: &[&str]) -> (Output, Value) {
         )
     });
     let svg = std::fs::read_to_string(&chart).expect("chart written");
+    if !output.status.success() {
+        // What the run said about it (the receivers that missed messages, failed requests).
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        let tail: Vec<&str> = stderr.lines().rev().take(40).collect();
+        eprintln!(
+            "switchboard load stderr (last lines, newest first):\n{}",
+            tail.join("\n")
+        );
+    }
     assert!(
         svg.contains("<svg") && svg.trim_end().ends_with("</svg>"),
         "an SVG document"
@@ -173,6 +182,19 @@ fn a_small_contact_center_runs_end_to_end_with_nothing_lost() {
         .collect();
     assert!(open.is_empty(), "tasks left open: {open:?}");
 
+    // The agents signed in with passwords: their logins exist.
+    let logins = server.list_all("/switchboard/v1/Logins", "logins");
+    assert_eq!(
+        logins
+            .iter()
+            .filter(|l| l["username"]
+                .as_str()
+                .unwrap_or("")
+                .starts_with("load-agent-"))
+            .count(),
+        12
+    );
+
     // A second run reuses the workers, queue and addresses; --cleanup removes them.
     let (output, r) = load(
         &server,
@@ -200,6 +222,16 @@ fn a_small_contact_center_runs_end_to_end_with_nothing_lost() {
             .unwrap_or("")
             .starts_with("load-agent-")),
         "workers removed"
+    );
+    assert!(
+        server
+            .list_all("/switchboard/v1/Logins", "logins")
+            .iter()
+            .all(|l| !l["username"]
+                .as_str()
+                .unwrap_or("")
+                .starts_with("load-agent-")),
+        "logins removed"
     );
     let keys = server
         .get(&format!("/api/2010-04-01/Accounts/{ACCOUNT}/Keys.json"))
