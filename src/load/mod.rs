@@ -211,12 +211,6 @@ impl Run {
     pub fn phase(&self) -> Phase {
         *self.phase.borrow()
     }
-
-    /// Waits until the phase is at least `at`.
-    pub async fn until(&self, at: Phase) {
-        let mut phase = self.phase.clone();
-        let _ = phase.wait_for(|p| *p >= at).await;
-    }
 }
 
 /// Runs the scenario against the target and reports.

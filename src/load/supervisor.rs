@@ -160,28 +160,27 @@ impl Supervisor {
                         .write(wire::on_conversation("unmonitor", id, &conversation))
                         .await;
                     self.run.supervisors.release(self.slot);
-                    let stayed = self.answered.contains(&conversation);
-                    self.done.push(Received {
-                        conversation,
-                        stream,
-                        stayed,
-                        sms: false,
-                    });
+                    self.hand_in(conversation, stream);
                 }
             }
             _ => {}
         }
     }
 
+    /// Keeps what it saw of `conversation`; only an answered monitor promised anything.
+    fn hand_in(&mut self, conversation: String, stream: Stream) {
+        let stayed = self.answered.contains(&conversation);
+        self.done.push(Received {
+            conversation,
+            stream,
+            stayed,
+            sms: false,
+        });
+    }
+
     async fn finish(mut self) -> Vec<Received> {
         for (conversation, stream) in std::mem::take(&mut self.streams) {
-            let stayed = self.answered.contains(&conversation);
-            self.done.push(Received {
-                conversation,
-                stream,
-                stayed,
-                sms: false,
-            });
+            self.hand_in(conversation, stream);
         }
         self.socket.close().await;
         self.done
