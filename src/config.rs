@@ -75,6 +75,12 @@ pub struct StoreSettings {
     pub synchronous: Synchronous,
     /// Most write units committed in one transaction.
     pub max_batch: usize,
+    /// How long the writer waits for more units after the first of a batch when fewer than
+    /// [`StoreSettings::min_batch`] are queued; 0 commits at once.
+    #[serde(with = "humantime_serde")]
+    pub commit_delay: Duration,
+    /// Batches at least this big are committed without waiting.
+    pub min_batch: usize,
     /// Read connections in the pool.
     pub readers: u32,
 }
@@ -271,6 +277,8 @@ impl Default for Settings {
             store: StoreSettings {
                 synchronous: Synchronous::Full,
                 max_batch: 1024,
+                commit_delay: Duration::from_millis(1),
+                min_batch: 16,
                 readers: 4,
             },
             conversations: ConversationSettings {
@@ -426,6 +434,11 @@ impl Settings {
             return Err(ConfigError(
                 "gateway.client_timeout must be longer than gateway.heartbeat_interval (> 0)"
                     .into(),
+            ));
+        }
+        if self.store.commit_delay > Duration::from_millis(100) {
+            return Err(ConfigError(
+                "store.commit_delay must be at most 100ms: every small commit waits for it".into(),
             ));
         }
         if self.store.max_batch == 0 {

@@ -272,7 +272,7 @@ impl SessionActor {
                     .get(&conversation_sid)
                     .is_some_and(|s| s.seat == Seat::Monitor)
                 {
-                    self.unsubscribe(ctx, &conversation_sid);
+                    self.unsubscribe(&conversation_sid);
                 }
                 self.answer(ctx, &id, Ok(json!({})))
             }
@@ -405,7 +405,7 @@ impl SessionActor {
             act.watch_participations(ctx, &scope);
             for (_, conversation) in &joined {
                 let resumed = resume.get(&conversation.sid).copied().flatten();
-                act.subscribe(ctx, &conversation.sid, Seat::Participant, resumed);
+                act.subscribe(&conversation.sid, Seat::Participant, resumed);
             }
             if let Some(seat) = &routing {
                 act.watch_routing(ctx, seat, principal.role);
@@ -601,7 +601,7 @@ impl SessionActor {
         }
         let fresh = !self.subs.contains_key(&conversation);
         // Subscribe before reading: nothing falls between the store read and live events.
-        self.subscribe(ctx, &conversation, Seat::Monitor, after.flatten());
+        self.subscribe(&conversation, Seat::Monitor, after.flatten());
         let app = self.app.clone();
         let sid = conversation.clone();
         let read = async move {
@@ -630,7 +630,7 @@ impl SessionActor {
                     }
                     Err(e) => {
                         if fresh {
-                            act.unsubscribe(ctx, &conversation);
+                            act.unsubscribe(&conversation);
                         }
                         act.answer(ctx, &id, Err(e));
                     }

@@ -7,6 +7,7 @@
 pub mod auth;
 pub mod close;
 mod commands;
+mod feed;
 pub mod outbound;
 mod routing;
 pub mod session;

@@ -1,6 +1,7 @@
 //! `SessionActor`: one per WebSocket. It holds the verified principal, a subscription per
 //! conversation it may see, and the outbound queue. Frames in arrive as a stream
-//! (`ctx.add_stream`), bus events as message streams; frames out go through [`Outbound`].
+//! (`ctx.add_stream`), conversation events through the session's [`feed`](super::feed) (one
+//! stream for all its subscriptions); frames out go through [`Outbound`].
 //!
 //! Exactly-once delivery: a subscription is opened on the bus *before* the store is read for
 //! the conversation's last index (or the catch-up), and while that read runs the actor
@@ -22,6 +23,7 @@ use bytestring::ByteString;
 use serde_json::Value;
 
 use super::close::Close;
+use super::feed::{Delivery, Feed, Forwarder};
 use super::outbound::{Outbound, QueueFull};
 use crate::api::AppState;
 use crate::cluster::{BusEvent, Subscription};
@@ -49,7 +51,8 @@ pub(super) enum Seat {
 
 /// One conversation the session receives events of.
 pub(super) struct Sub {
-    stream: SpawnHandle,
+    /// Forwards the conversation's bus events into the feed while the subscription lives.
+    forwarder: Forwarder,
     pub(super) seat: Seat,
     /// Highest message index delivered (or known to the client).
     last_index: Option<u64>,
@@ -76,6 +79,9 @@ pub struct SessionActor {
     pub(super) typing_sent: HashMap<ConversationSid, Instant>,
     last_heard: Instant,
     token_timers: Vec<SpawnHandle>,
+    feed: Feed,
+    /// The feed's receiving side, until `started` takes it.
+    feed_rx: Option<tokio::sync::mpsc::Receiver<Delivery>>,
 }
 
 /// Bus receiver → stream of `Ok(event)`, or `Err(skipped)` when the receiver lagged; ends when
@@ -96,6 +102,7 @@ fn bus_stream(
 impl SessionActor {
     /// A session for a freshly upgraded socket.
     pub fn new(app: web::Data<AppState>, out: Outbound, url_principal: Option<Principal>) -> Self {
+        let (feed, feed_rx) = Feed::new();
         SessionActor {
             id: format!("WS{}", crate::ids::random_hex32()),
             app,
@@ -106,6 +113,8 @@ impl SessionActor {
             typing_sent: HashMap::new(),
             last_heard: Instant::now(),
             token_timers: Vec::new(),
+            feed,
+            feed_rx: Some(feed_rx),
         }
     }
 
@@ -153,11 +162,11 @@ impl SessionActor {
         self.app.settings.gateway.typing_timeout.as_millis() as u64
     }
 
-    /// Starts receiving `conversation`'s events (buffered on the bus until the caller's
-    /// `ctx.wait` finishes). `last_index`: what the client already has.
+    /// Starts receiving `conversation`'s events: the bus receiver opens now, and what arrives
+    /// waits in the feed (and on the bus behind it) until the caller's `ctx.wait` finishes.
+    /// `last_index`: what the client already has.
     pub(super) fn subscribe(
         &mut self,
-        ctx: &mut Context<Self>,
         conversation: &ConversationSid,
         seat: Seat,
         last_index: Option<u64>,
@@ -168,17 +177,13 @@ impl SessionActor {
             }
             return;
         }
-        let sid = conversation.clone();
-        let events = actix::fut::wrap_stream(bus_stream(self.app.bus.subscribe(conversation)));
-        let stream = ctx.spawn(
-            events
-                .map(move |item, act: &mut Self, ctx| act.on_delivery(ctx, &sid, item))
-                .finish(),
-        );
+        let forwarder = self
+            .feed
+            .forward(conversation.clone(), self.app.bus.subscribe(conversation));
         self.subs.insert(
             conversation.clone(),
             Sub {
-                stream,
+                forwarder,
                 seat,
                 last_index,
             },
@@ -186,10 +191,9 @@ impl SessionActor {
     }
 
     /// Stops receiving `conversation`'s events.
-    pub(super) fn unsubscribe(&mut self, ctx: &mut Context<Self>, conversation: &ConversationSid) {
-        if let Some(sub) = self.subs.remove(conversation) {
-            ctx.cancel_future(sub.stream);
-        }
+    pub(super) fn unsubscribe(&mut self, conversation: &ConversationSid) {
+        // Dropping the subscription stops its forwarder.
+        self.subs.remove(conversation);
         self.typing_sent.remove(conversation);
     }
 
@@ -257,6 +261,17 @@ impl SessionActor {
         self.dispatch(ctx, frame);
     }
 
+    /// An item of the feed, if its subscription is still the current one.
+    fn on_feed(&mut self, ctx: &mut Context<Self>, delivery: Delivery) {
+        let current = self
+            .subs
+            .get(&delivery.conversation)
+            .is_some_and(|s| s.forwarder.generation == delivery.generation);
+        if current {
+            self.on_delivery(ctx, &delivery.conversation, delivery.item);
+        }
+    }
+
     fn on_delivery(
         &mut self,
         ctx: &mut Context<Self>,
@@ -288,7 +303,7 @@ impl SessionActor {
         let frame = event.frame(|e| protocol::event_frame(e, typing_timeout));
         self.push(ctx, frame);
         if let ConversationEvent::ConversationRemoved(_) = event.event {
-            self.unsubscribe(ctx, conversation);
+            self.unsubscribe(conversation);
         }
     }
 
@@ -324,7 +339,7 @@ impl SessionActor {
                 {
                     return;
                 }
-                self.subscribe(ctx, &conversation, Seat::Participant, None);
+                self.subscribe(&conversation, Seat::Participant, None);
                 let store = self.app.store.clone();
                 let service = p.service_sid.clone();
                 let participant = p.clone();
@@ -343,7 +358,7 @@ impl SessionActor {
                         );
                         act.push(ctx, frame);
                     }
-                    Ok((None, _)) => act.unsubscribe(ctx, &participant.conversation_sid),
+                    Ok((None, _)) => act.unsubscribe(&participant.conversation_sid),
                     Err(e) => {
                         tracing::warn!(session_id = %act.id, error = %e, "joining a conversation failed");
                         act.close(ctx, Close::Lagged, None);
@@ -363,7 +378,7 @@ impl SessionActor {
                         serde_json::json!({ "participant": protocol::Participant::from(p) }),
                     );
                     self.push(ctx, frame);
-                    self.unsubscribe(ctx, conversation);
+                    self.unsubscribe(conversation);
                 }
             }
             _ => {}
@@ -437,6 +452,13 @@ impl Actor for SessionActor {
 
     fn started(&mut self, ctx: &mut Self::Context) {
         metrics::gauge!(telemetry::GATEWAY_SESSIONS).increment(1.0);
+        if let Some(rx) = self.feed_rx.take() {
+            ctx.spawn(
+                actix::fut::wrap_stream(super::feed::stream(rx))
+                    .map(|delivery, act: &mut Self, ctx| act.on_feed(ctx, delivery))
+                    .finish(),
+            );
+        }
         let mut draining = self.app.draining.clone();
         let drained = async move { draining.wait_for(|d| *d).await.is_ok() };
         ctx.spawn(drained.into_actor(self).map(|_, act, ctx| {

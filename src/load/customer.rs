@@ -3,7 +3,8 @@
 //! agent's greeting, then writes its messages one interval apart (typing first, some with an
 //! attachment uploaded to the Media Content Service), reads every agent message, and after
 //! its last message waits for the agent to end the conversation. It gives up after its
-//! patience without an agent, and writes its last message early when the run is ending.
+//! patience without an agent; when the run is ending, its next message (at its usual time) is
+//! its last.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -165,7 +166,8 @@ impl Customer {
                     let now = *phase.borrow();
                     match (now, self.step) {
                         (Phase::Done, _) => return,
-                        (Phase::Ending, Step::Writing { .. }) => self.due = Instant::now(),
+                        // A writing customer's next message, at its usual time, is its last:
+                        // departures spread over one interval as arrivals did.
                         (Phase::Ending | Phase::Closing, Step::Waiting) => return,
                         _ => {}
                     }

@@ -1,8 +1,9 @@
 //! What the simulated clients record while a run goes on: one HDR histogram per measured path
 //! (1 µs – 60 s, 3 significant digits; shared behind a mutex, since one per socket would take
 //! gigabytes at 10,000 sockets), a per-second timeline of sends, deliveries and their latency,
-//! the current step-up stage's own histograms, the counters of the report, the integrity
-//! counts, and errors and closes by code. Times are µs since the run's clock started.
+//! the current step-up stage's own histograms, the steady window's (from the end of the
+//! ramp-up to the end of the traffic: no arrivals piling up, no departures all at once), the
+//! counters of the report, the integrity counts, and errors and closes by code. Times are µs since the run's clock started.
 
 use std::collections::BTreeMap;
 use std::sync::Mutex;
@@ -181,6 +182,13 @@ struct StageAcc {
     deliveries: u64,
 }
 
+/// The steady window's histograms, one per path, while it is open.
+struct SteadyAcc {
+    from_us: u64,
+    to_us: Option<u64>,
+    histograms: Vec<Histogram<u64>>,
+}
+
 /// Everything recorded during a run.
 pub struct Metrics {
     clock: Instant,
@@ -189,6 +197,7 @@ pub struct Metrics {
     histograms: Mutex<Vec<Histogram<u64>>>,
     timeline: Mutex<Vec<SecondAcc>>,
     stage: Mutex<StageAcc>,
+    steady: Mutex<Option<SteadyAcc>>,
     /// The report's counts.
     pub counts: Counters,
     duplicated: AtomicU64,
@@ -219,6 +228,7 @@ impl Metrics {
             histograms: Mutex::new(Lat::ALL.iter().map(|_| histogram()).collect()),
             timeline: Mutex::new(Vec::new()),
             stage: Mutex::new(StageAcc::new()),
+            steady: Mutex::new(None),
             counts: Counters::default(),
             duplicated: AtomicU64::new(0),
             out_of_order: AtomicU64::new(0),
@@ -264,6 +274,12 @@ impl Metrics {
         let now = self.now_us();
         let us = now.saturating_sub(from_us).max(1);
         if let Some(h) = lock(&self.histograms).get_mut(lat as usize) {
+            h.saturating_record(us);
+        }
+        if let Some(steady) = lock(&self.steady).as_mut()
+            && steady.to_us.is_none()
+            && let Some(h) = steady.histograms.get_mut(lat as usize)
+        {
             h.saturating_record(us);
         }
         if lat.is_delivery() {
@@ -374,21 +390,38 @@ impl Metrics {
 
     /// Summaries of every path, in report order.
     pub fn summaries(&self) -> Vec<LatencySummary> {
-        let hs = lock(&self.histograms);
-        Lat::ALL
-            .iter()
-            .zip(hs.iter())
-            .map(|(lat, h)| LatencySummary {
-                name: lat.name().into(),
-                label: lat.label().into(),
-                n: h.len(),
-                p50_ms: ms(h.value_at_quantile(0.50)),
-                p90_ms: ms(h.value_at_quantile(0.90)),
-                p99_ms: ms(h.value_at_quantile(0.99)),
-                p999_ms: ms(h.value_at_quantile(0.999)),
-                max_ms: ms(h.max()),
-            })
-            .collect()
+        summaries(&lock(&self.histograms))
+    }
+
+    /// Opens the steady window (once: later calls change nothing).
+    pub fn steady_start(&self) {
+        let mut steady = lock(&self.steady);
+        if steady.is_none() {
+            *steady = Some(SteadyAcc {
+                from_us: self.now_us(),
+                to_us: None,
+                histograms: Lat::ALL.iter().map(|_| histogram()).collect(),
+            });
+        }
+    }
+
+    /// Closes the steady window, if open.
+    pub fn steady_stop(&self) {
+        let now = self.now_us();
+        if let Some(steady) = lock(&self.steady).as_mut() {
+            steady.to_us.get_or_insert(now);
+        }
+    }
+
+    /// The steady window: (from s, to s) on the timeline and the summaries of every path; none
+    /// when it never opened.
+    pub fn steady(&self) -> Option<(f64, f64, Vec<LatencySummary>)> {
+        let steady = lock(&self.steady);
+        let s = steady.as_ref()?;
+        let from = self.traffic_from.load(Ordering::Relaxed);
+        let secs = |us: u64| us.saturating_sub(from) as f64 / 1e6;
+        let to = s.to_us.unwrap_or_else(|| self.now_us());
+        Some((secs(s.from_us), secs(to), summaries(&s.histograms)))
     }
 
     /// p99 send → receive (all deliveries) so far, in ms.
@@ -482,6 +515,23 @@ fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
     m.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
 }
 
+fn summaries(histograms: &[Histogram<u64>]) -> Vec<LatencySummary> {
+    Lat::ALL
+        .iter()
+        .zip(histograms.iter())
+        .map(|(lat, h)| LatencySummary {
+            name: lat.name().into(),
+            label: lat.label().into(),
+            n: h.len(),
+            p50_ms: ms(h.value_at_quantile(0.50)),
+            p90_ms: ms(h.value_at_quantile(0.90)),
+            p99_ms: ms(h.value_at_quantile(0.99)),
+            p999_ms: ms(h.value_at_quantile(0.999)),
+            max_ms: ms(h.max()),
+        })
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -512,6 +562,30 @@ mod tests {
         assert!(m.stage_figures().0 >= 2.0);
         m.stage_reset();
         assert_eq!(m.stage_figures().3, 0);
+    }
+
+    #[test]
+    fn the_steady_window_keeps_only_what_it_saw_open() {
+        let m = Metrics::new();
+        m.traffic_started();
+        assert!(m.steady().is_none(), "never opened");
+        m.record(Lat::CustomerToAgent, 0);
+        m.steady_start();
+        m.record(Lat::AgentToCustomer, m.now_us());
+        m.steady_start();
+        m.record(Lat::AgentToCustomer, m.now_us());
+        m.steady_stop();
+        m.record(Lat::AgentToCustomer, m.now_us());
+        let (from, to, s) = m.steady().expect("opened");
+        assert!(from <= to);
+        let n = |name: &str| s.iter().find(|l| l.name == name).map(|l| l.n);
+        assert_eq!(n("customer_to_agent"), Some(0), "before it opened");
+        assert_eq!(
+            n("agent_to_customer"),
+            Some(2),
+            "a second start changes nothing"
+        );
+        assert_eq!(m.summaries().iter().map(|l| l.n).sum::<u64>(), 4);
     }
 
     #[test]

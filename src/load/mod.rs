@@ -73,7 +73,8 @@ pub struct Target {
 pub enum Phase {
     /// Customers arrive and chat.
     Running,
-    /// No more arrivals; customers write their last message and wait for the agent to end.
+    /// No more arrivals; each customer's next message (at its usual time, so departures spread
+    /// over one interval as arrivals did) is its last, then it waits for the agent to end.
     Ending,
     /// Agents end whatever chats are left and complete their tasks.
     Closing,
@@ -331,6 +332,11 @@ pub async fn run(scenario: Scenario, target: Target) -> anyhow::Result<Report> {
         errors,
         closes,
         latencies: m.summaries(),
+        steady: m.steady().map(|(from_s, to_s, latencies)| report::Steady {
+            from_s: (from_s * 10.0).round() / 10.0,
+            to_s: (to_s * 10.0).round() / 10.0,
+            latencies,
+        }),
         server,
         timeline: m.timeline(),
         step_up,
@@ -400,6 +406,9 @@ async fn traffic(
             let share = if ramp > 0.0 { (t / ramp).min(1.0) } else { 1.0 };
             let population = (s.customers.concurrent as f64 * share).ceil() as u64;
             arrivals.admit(&mut customers, population);
+            if share >= 1.0 {
+                run.metrics.steady_start();
+            }
             ticker.tick(sampler.as_deref_mut());
             tokio::time::sleep(Duration::from_millis(20)).await;
             reap(run, &mut customers, &mut finished);
@@ -408,6 +417,7 @@ async fn traffic(
     };
 
     // Drain: customers finish (last message, agent ends the chat), within the limit.
+    run.metrics.steady_stop();
     let _ = phase_tx.send(Phase::Ending);
     let drain_until = Instant::now() + s.drain;
     while run.metrics.live().0 > 0 && Instant::now() < drain_until {

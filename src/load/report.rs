@@ -32,6 +32,9 @@ pub struct Report {
     pub closes: BTreeMap<String, u64>,
     /// One line per measured path, in a fixed order.
     pub latencies: Vec<LatencySummary>,
+    /// The same over the steady window only: from the end of the ramp-up to the end of the
+    /// traffic (none in step-up mode, or when the ramp-up filled the whole run).
+    pub steady: Option<Steady>,
     /// Rates over the traffic phase.
     pub throughput: Throughput,
     /// The server process's CPU and memory (when its PID was given).
@@ -143,6 +146,17 @@ pub struct LatencySummary {
     pub p999_ms: f64,
     /// Largest sample.
     pub max_ms: f64,
+}
+
+/// Latencies over the steady window.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub struct Steady {
+    /// Where the window starts on the timeline (s).
+    pub from_s: f64,
+    /// Where it ends (s).
+    pub to_s: f64,
+    /// One line per measured path, in the order of the whole run's.
+    pub latencies: Vec<LatencySummary>,
 }
 
 /// Rates over the traffic phase.
@@ -291,12 +305,14 @@ impl Report {
             "  {:<28} {:>8} {:>9} {:>9} {:>9} {:>9} {:>9}",
             "latency ms", "n", "p50", "p90", "p99", "p99.9", "max"
         );
-        for l in &self.latencies {
+        latency_rows(&mut out, &self.latencies);
+        if let Some(steady) = &self.steady {
             let _ = writeln!(
                 out,
-                "  {:<28} {:>8} {:>9.2} {:>9.2} {:>9.2} {:>9.2} {:>9.2}",
-                l.label, l.n, l.p50_ms, l.p90_ms, l.p99_ms, l.p999_ms, l.max_ms
+                "  {:<28} (s {:.0}–{:.0}: after the ramp-up, before the end)",
+                "steady state", steady.from_s, steady.to_s
             );
+            latency_rows(&mut out, &steady.latencies);
         }
         let t = &self.throughput;
         let _ = writeln!(
@@ -369,6 +385,16 @@ impl Report {
             let _ = writeln!(out, "  FAILED: {}", self.failures.join("; "));
         }
         out
+    }
+}
+
+fn latency_rows(out: &mut String, latencies: &[LatencySummary]) {
+    for l in latencies {
+        let _ = writeln!(
+            out,
+            "  {:<28} {:>8} {:>9.2} {:>9.2} {:>9.2} {:>9.2} {:>9.2}",
+            l.label, l.n, l.p50_ms, l.p90_ms, l.p99_ms, l.p999_ms, l.max_ms
+        );
     }
 }
 

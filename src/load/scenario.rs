@@ -336,6 +336,11 @@ impl Scenario {
             );
         }
         ensure!(self.drain <= hour, "drain must be at most 1 h");
+        ensure!(
+            self.drain > self.customers.message_interval,
+            "drain must be longer than customers.message_interval: at the end each customer \
+             writes its last message at its usual time"
+        );
         let longest = if self.step_up.enabled {
             self.step_up.stage * self.step_up.max_stages as u32
         } else {
@@ -389,6 +394,12 @@ mod tests {
         let mut s = Scenario::default();
         s.step_up.enabled = true;
         s.step_up.max_stages = 0;
+        assert!(s.check().is_err());
+        // The last messages come at their usual times: the drain must wait one interval.
+        let s = Scenario {
+            drain: Duration::from_secs(5),
+            ..Scenario::default()
+        };
         assert!(s.check().is_err());
     }
 

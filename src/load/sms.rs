@@ -120,9 +120,6 @@ async fn text_chat(run: Arc<Run>, n: usize) -> Vec<Received> {
                 if now == Phase::Done || (now >= Phase::Ending && !served) {
                     break;
                 }
-                if now == Phase::Ending && !finished {
-                    due = Instant::now();
-                }
             }
             () = tokio::time::sleep(Duration::from_millis(200)), if finished => {
                 if run.closed.contains_key(&conversation) && owed(&run, &conversation, &stream) == 0 {

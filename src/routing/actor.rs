@@ -274,10 +274,13 @@ impl Actor for RouterActor {
         self.arm(ctx);
         let topic = routing_topic::workspace(&self.engine.workspace.sid);
         ctx.run_interval(STATS_INTERVAL, move |act, _| {
-            // Statistics are computed only when something changed and a supervisor listens.
-            if act.stats_dirty && act.deps.bus.has_frame_subscribers(&topic) {
-                act.stats_dirty = false;
-                let frame = wire::statistics_frame(&act.engine, now_ms());
+            // Statistics are computed only when something changed and a supervisor listens;
+            // with nobody listening the roster's changes are dropped (a supervisor that
+            // subscribes later starts from a snapshot).
+            let changed = std::mem::take(&mut act.stats_dirty);
+            if !act.deps.bus.has_frame_subscribers(&topic) {
+                act.engine.take_roster_changes();
+            } else if let Some(frame) = wire::statistics_frame(&mut act.engine, changed, now_ms()) {
                 act.deps.bus.publish_frame(&topic, frame);
             }
         });

@@ -5,7 +5,7 @@ use serde_json::{Value, json};
 
 use bytestring::ByteString;
 
-use super::engine::{Engine, capacity_percentage};
+use super::engine::{Engine, RosterChanges, capacity_percentage};
 use super::model::*;
 use crate::api::params::format_datetime;
 use crate::ids::{ReservationSid, WorkerSid};
@@ -108,14 +108,48 @@ pub fn live_reservations(engine: &Engine, worker: &WorkerSid, now: Millis) -> Ve
         .collect()
 }
 
-/// The live statistics a supervisor receives.
+/// The statistics a supervisor asks for (`statistics` command): the whole roster, and `seq`,
+/// the number of the last `statistics` frame it includes.
 pub fn statistics(engine: &Engine, now: Millis) -> Value {
     json!({
         "workspace_sid": engine.workspace.sid,
         "workspace": engine.workspace_stats(now, None),
         "queues": engine.all_queue_stats(now),
         "workers": workers_by_name(engine),
+        "seq": engine.roster_seq(),
     })
+}
+
+/// The `statistics` frame pushed to supervisors: workspace and queue statistics, and the
+/// workers that changed since the previous frame (`workers_changed`, `workers_removed`), or
+/// the whole roster (`workers`) when every worker changed. `None` when neither the statistics
+/// (`stats_changed`) nor any worker did.
+pub fn statistics_update(engine: &mut Engine, stats_changed: bool, now: Millis) -> Option<Value> {
+    let (seq, roster) = engine.take_roster_changes();
+    if !stats_changed && roster == RosterChanges::None {
+        return None;
+    }
+    let mut frame = json!({
+        "workspace_sid": engine.workspace.sid,
+        "workspace": engine.workspace_stats(now, None),
+        "queues": engine.all_queue_stats(now),
+        "seq": seq,
+    });
+    match roster {
+        RosterChanges::All => frame["workers"] = Value::Array(workers_by_name(engine)),
+        RosterChanges::Some(sids) => {
+            let (present, removed): (Vec<WorkerSid>, Vec<WorkerSid>) = sids
+                .into_iter()
+                .partition(|s| engine.workers.contains_key(s));
+            frame["workers_changed"] = present.iter().map(|s| worker(engine, s)).collect();
+            frame["workers_removed"] = json!(removed);
+        }
+        RosterChanges::None => {
+            frame["workers_changed"] = json!([]);
+            frame["workers_removed"] = json!([]);
+        }
+    }
+    Some(frame)
 }
 
 fn workers_by_name(engine: &Engine) -> Vec<Value> {
@@ -151,9 +185,13 @@ pub fn worker_frame(engine: &Engine, event_type: &str, sid: &WorkerSid) -> ByteS
     )
 }
 
-/// The supervisors' `statistics` frame.
-pub fn statistics_frame(engine: &Engine, now: Millis) -> ByteString {
-    session_event("statistics", statistics(engine, now))
+/// The supervisors' `statistics` frame, when something changed (see [`statistics_update`]).
+pub fn statistics_frame(
+    engine: &mut Engine,
+    stats_changed: bool,
+    now: Millis,
+) -> Option<ByteString> {
+    statistics_update(engine, stats_changed, now).map(|data| session_event("statistics", data))
 }
 
 #[cfg(test)]

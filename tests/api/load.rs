@@ -152,6 +152,28 @@ fn a_small_contact_center_runs_end_to_end_with_nothing_lost() {
     ] {
         assert!(samples(&r, path) > 0, "latency {path} measured");
     }
+    // The steady window (after the 1 s ramp-up, before the end) saw messages too, and no
+    // more than the whole run did.
+    let steady = &r["steady"];
+    assert!(
+        steady["from_s"].as_f64() < steady["to_s"].as_f64(),
+        "{steady}"
+    );
+    let in_window = |path: &str| {
+        steady["latencies"]
+            .as_array()
+            .and_then(|l| l.iter().find(|l| l["name"] == path))
+            .and_then(|l| l["n"].as_u64())
+            .unwrap_or_else(|| panic!("steady latency {path} in {steady}"))
+    };
+    for path in ["customer_to_agent", "agent_to_customer", "to_supervisor"] {
+        assert!(in_window(path) > 0, "steady {path} measured");
+        assert!(
+            in_window(path) < samples(&r, path),
+            "the window is part of the run"
+        );
+    }
+    assert!(stdout.contains("steady state"), "{stdout}");
     assert!(!r["timeline"].as_array().expect("timeline").is_empty());
     assert!(r["server"]["rss_peak_bytes"].as_u64().unwrap_or(0) > 0);
     assert_eq!(r["errors"], serde_json::json!({}), "no errors");
@@ -276,6 +298,7 @@ fn step_up_reports_each_stage_and_the_capacity_held() {
     let stdout = String::from_utf8_lossy(&output.stdout);
     assert!(output.status.success(), "{stdout}");
     let step = &r["step_up"];
+    assert!(r["steady"].is_null(), "stages are measured on their own");
     let stages = step["stages"].as_array().expect("stages");
     assert_eq!(
         stages.len(),

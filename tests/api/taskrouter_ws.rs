@@ -84,6 +84,88 @@ fn offers_reach_every_session_of_the_worker_and_the_first_accept_wins() {
     assert_eq!(offer["data"]["reservation"]["task_sid"], second.as_str());
 }
 
+/// Waits for the next `statistics` frame that names a worker change (queue-only frames pass).
+fn roster_frame(supervisor: &mut Ws) -> serde_json::Value {
+    loop {
+        let data = supervisor.event("statistics")["data"].clone();
+        let changed = data["workers_changed"]
+            .as_array()
+            .is_some_and(|w| !w.is_empty());
+        let removed = data["workers_removed"]
+            .as_array()
+            .is_some_and(|w| !w.is_empty());
+        if changed || removed || data.get("workers").is_some() {
+            return data;
+        }
+    }
+}
+
+#[test]
+fn supervisors_are_sent_only_the_workers_that_changed() {
+    let s = TestServer::spawn();
+    let minter = Minter::new(&s);
+    let ws = Workspace::create(&s, "roster");
+    let workers: Vec<String> = ["ann", "ben", "cat"]
+        .iter()
+        .map(|name| ws.worker(&s, name, json!({}), 1))
+        .collect();
+    let (mut supervisor, _) =
+        Ws::session(&s, &minter.worker_token("sue", "supervisor", &ws.sid, None));
+    let snapshot = supervisor.ok("statistics", json!({}));
+    assert_eq!(snapshot["workers"].as_array().map(Vec::len), Some(3));
+    let seq = snapshot["seq"].as_u64().expect("a snapshot is numbered");
+
+    let offline = ws.activity(&s, "Offline");
+    let go_offline = |worker: &str| {
+        s.post(
+            &ws.at(&format!("/Workers/{worker}")),
+            &[("ActivitySid", &offline)],
+        )
+        .expect(200);
+    };
+    // Creating the workspace touched every worker: a frame with the whole roster may still be
+    // due. Once a frame shows ann offline, every earlier change has been sent.
+    go_offline(&workers[0]);
+    let shows_ann_offline = |frame: &serde_json::Value| {
+        ["workers", "workers_changed"].iter().any(|key| {
+            frame[*key].as_array().is_some_and(|list| {
+                list.iter()
+                    .any(|w| w["sid"] == workers[0].as_str() && w["activity_name"] == "Offline")
+            })
+        })
+    };
+    let mut frame = roster_frame(&mut supervisor);
+    while !shows_ann_offline(&frame) {
+        frame = roster_frame(&mut supervisor);
+    }
+    assert!(
+        frame["seq"].as_u64() > Some(seq),
+        "numbered after the snapshot"
+    );
+
+    go_offline(&workers[1]);
+    let frame = roster_frame(&mut supervisor);
+    assert!(
+        frame.get("workers").is_none(),
+        "a change is not the whole roster: {frame}"
+    );
+    let changed = frame["workers_changed"].as_array().expect("changed");
+    assert_eq!(changed.len(), 1, "only ben changed: {frame}");
+    assert_eq!(changed[0]["sid"], workers[1].as_str());
+    assert_eq!(changed[0]["activity_name"], "Offline");
+    assert_eq!(frame["workers_removed"], json!([]));
+
+    s.delete(&ws.at(&format!("/Workers/{}", workers[2])))
+        .expect(204);
+    let gone = roster_frame(&mut supervisor);
+    assert!(gone["seq"].as_u64() > frame["seq"].as_u64());
+    assert_eq!(gone["workers_removed"], json!([workers[2]]));
+    assert_eq!(gone["workers_changed"], json!([]));
+    let now = supervisor.ok("statistics", json!({}));
+    assert_eq!(now["workers"].as_array().map(Vec::len), Some(2));
+    assert_eq!(now["seq"], gone["seq"]);
+}
+
 #[test]
 fn supervisors_receive_live_statistics_and_agents_do_not() {
     let s = TestServer::spawn();

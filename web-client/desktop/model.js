@@ -1,7 +1,8 @@
 /**
  * The desktop's rules, free of the DOM (tested with node --test): what a reservation shows,
  * the offer countdown, the task list, message delivery labels, "seen", and the supervisor's
- * queue and worker rows from the workspace statistics.
+ * queue and worker rows from the workspace statistics (the worker roster kept from numbered
+ * snapshots and changes).
  */
 
 /** Reservation statuses after which a reservation leaves the agent's list. */
@@ -138,6 +139,50 @@ export function workerRows(statistics) {
       };
     })
     .sort((a, b) => a.name.localeCompare(b.name));
+}
+
+/** Frames kept to re-apply on top of a snapshot that arrives after them. */
+const ROSTER_RECENT = 16;
+
+/** An empty worker roster for {@link mergeRoster}. */
+export function emptyRoster() {
+  return { seq: -1, workers: new Map(), recent: [] };
+}
+
+function applyRosterChanges(workers, frame) {
+  for (const w of frame.workers_changed ?? []) workers.set(w.sid, w);
+  for (const sid of frame.workers_removed ?? []) workers.delete(sid);
+}
+
+/**
+ * Merges `statistics` (a `statistics` reply or event) into `roster` and returns it. A frame
+ * with `workers` (a snapshot, or every worker changed) replaces the roster; one with
+ * `workers_changed`/`workers_removed` updates it. Frames are numbered (`seq`, the snapshot's is
+ * the last frame it includes): a change frame at or below the roster's number is stale and
+ * dropped, and change frames newer than a snapshot that arrived after them are applied again
+ * on top of it.
+ */
+export function mergeRoster(roster, statistics) {
+  if (!statistics) return roster;
+  const seq = Number.isInteger(statistics.seq) ? statistics.seq : null;
+  if (Array.isArray(statistics.workers)) {
+    roster.workers = new Map(statistics.workers.map((w) => [w.sid, w]));
+    roster.recent = seq === null ? [] : roster.recent.filter((f) => f.seq > seq);
+    roster.seq = seq ?? roster.seq;
+    for (const frame of roster.recent) {
+      applyRosterChanges(roster.workers, frame);
+      roster.seq = Math.max(roster.seq, frame.seq);
+    }
+    return roster;
+  }
+  if (seq !== null && seq <= roster.seq) return roster;
+  applyRosterChanges(roster.workers, statistics);
+  if (seq !== null) {
+    roster.seq = seq;
+    roster.recent.push({ seq, workers_changed: statistics.workers_changed, workers_removed: statistics.workers_removed });
+    if (roster.recent.length > ROSTER_RECENT) roster.recent.shift();
+  }
+  return roster;
 }
 
 /** Whether a session's token should be renewed now (less than `marginMs` left). */

@@ -1,6 +1,7 @@
 /**
  * The supervisor's view: every worker with its activity and tasks, and every queue's waiting
- * tasks, longest wait and available agents, live from the routing seat's `statistics` events;
+ * tasks, longest wait and available agents, live from the routing seat's `statistics` events
+ * (a snapshot at start and after each reconnection, then only the workers that changed);
  * the live conversations (the workspace's assigned, wrapping and waiting tasks); and a
  * conversation opened to monitor anonymously (messages, typing, attachments as they happen),
  * with "Join" to take part visibly.
@@ -8,7 +9,7 @@
 
 import { h, replace } from './dom.js';
 import { ChatPanel } from './chat-panel.js';
-import { formatWait, queueRows, taskView, workerRows } from './model.js';
+import { emptyRoster, formatWait, mergeRoster, queueRows, taskView, workerRows } from './model.js';
 
 const LIVE = ['pending', 'reserved', 'assigned', 'wrapping'];
 
@@ -16,6 +17,7 @@ export class SupervisorView {
   #session;
   #panel = null;
   #refreshTimer = null;
+  #roster = emptyRoster();
 
   constructor(session, root) {
     this.#session = session;
@@ -57,14 +59,17 @@ export class SupervisorView {
   }
 
   async refresh() {
+    // A new connection may be to a restarted server, whose frames are numbered afresh.
+    this.#roster = emptyRoster();
     this.#statistics(await this.#session.connection.request('statistics'));
     await this.#loadConversations();
   }
 
   #statistics(stats) {
+    mergeRoster(this.#roster, stats);
     replace(
       this.workers,
-      workerRows(stats).map((w) =>
+      workerRows({ workers: [...this.#roster.workers.values()] }).map((w) =>
         h(
           'tr',
           {},

@@ -19,6 +19,8 @@ import {
   taskView,
   upsertReservation,
   workerRows,
+  emptyRoster,
+  mergeRoster,
 } from '../desktop/model.js';
 
 test('attributesOf parses JSON text, passes objects through, and is {} otherwise', () => {
@@ -268,6 +270,37 @@ test('workerRows: full name, activity and tasks per channel, by name', () => {
     { sid: 'WK2', name: 'Bob Agent', activity: 'Available', available: true, tasks: 3, detail: 'chat 2, sms 1' },
   ]);
   assert.deepEqual(workerRows(null), []);
+});
+
+test('mergeRoster: snapshots replace, numbered changes update, stale ones are dropped', () => {
+  const w = (sid, activity) => ({ sid, friendly_name: sid, activity_name: activity });
+  const names = (r) => [...r.workers.values()].map((x) => `${x.sid}:${x.activity_name}`).sort();
+  const r = emptyRoster();
+  mergeRoster(r, { seq: 3, workers: [w('a', 'Offline'), w('b', 'Offline')] });
+  assert.deepEqual(names(r), ['a:Offline', 'b:Offline']);
+  mergeRoster(r, { seq: 4, workers_changed: [w('a', 'Available')], workers_removed: ['b'] });
+  assert.deepEqual(names(r), ['a:Available']);
+  // A frame the roster already includes changes nothing.
+  mergeRoster(r, { seq: 4, workers_changed: [w('a', 'Break')], workers_removed: [] });
+  mergeRoster(r, { seq: 2, workers_changed: [w('c', 'Break')], workers_removed: [] });
+  assert.deepEqual(names(r), ['a:Available']);
+  assert.equal(r.seq, 4);
+  // Every worker changed: the frame carries the whole roster.
+  mergeRoster(r, { seq: 5, workers: [w('c', 'Available')] });
+  assert.deepEqual(names(r), ['c:Available']);
+  assert.equal(mergeRoster(r, null), r);
+});
+
+test('mergeRoster: a snapshot older than frames already applied is taken, then those frames again', () => {
+  const w = (sid, activity) => ({ sid, friendly_name: sid, activity_name: activity });
+  const r = emptyRoster();
+  // Subscribed first: frames 7 and 8 arrive before the snapshot that includes 7 only.
+  mergeRoster(r, { seq: 7, workers_changed: [w('a', 'Break')], workers_removed: [] });
+  mergeRoster(r, { seq: 8, workers_changed: [w('b', 'Available')], workers_removed: [] });
+  mergeRoster(r, { seq: 7, workers: [w('a', 'Break'), w('b', 'Offline'), w('c', 'Offline')] });
+  const rows = Object.fromEntries([...r.workers.values()].map((x) => [x.sid, x.activity_name]));
+  assert.deepEqual(rows, { a: 'Break', b: 'Available', c: 'Offline' });
+  assert.equal(r.seq, 8);
 });
 
 test('needsRenewal: when less than the margin is left, or the date is unreadable', () => {

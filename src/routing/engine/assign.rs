@@ -442,6 +442,7 @@ impl Engine {
             .or_default()
             .entry(reservation_channel)
             .or_default() += 1;
+        self.roster.note(worker);
         self.by_task
             .entry(task_sid.clone())
             .or_default()
@@ -491,6 +492,7 @@ impl Engine {
                     .and_then(|m| m.get_mut(&r.task_channel_sid))
             {
                 *load = load.saturating_sub(1);
+                self.roster.note(&r.worker_sid);
             }
         }
         if let Some(list) = self.task_reservations.get_mut(&r.task_sid) {

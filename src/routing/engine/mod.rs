@@ -21,6 +21,7 @@
 mod assign;
 mod events;
 pub mod ops;
+mod roster;
 mod stats;
 #[cfg(test)]
 mod tests;
@@ -32,6 +33,7 @@ use serde_json::Value;
 
 pub use events::{Event, EventKind};
 pub use ops::{TaskCreate, TaskUpdate, WorkerUpdate};
+pub use roster::RosterChanges;
 pub use stats::{QueueStats, WorkspaceStats};
 
 use super::expr::Expr;
@@ -128,6 +130,7 @@ pub struct Engine {
     dirty: BTreeSet<DocKey>,
     removed: Vec<DocKey>,
     events: Vec<Event>,
+    roster: roster::Roster,
     /// Counters since start (cumulative statistics).
     pub counters: BTreeMap<&'static str, u64>,
     /// How long finished tasks stay before they are deleted.
@@ -190,6 +193,7 @@ impl Engine {
             dirty: BTreeSet::new(),
             removed: Vec::new(),
             events: Vec::new(),
+            roster: roster::Roster::default(),
             counters: BTreeMap::new(),
             retention: DEFAULT_RETENTION_MS,
         };
@@ -378,7 +382,24 @@ impl Engine {
     }
 
     fn touch(&mut self, key: DocKey) {
+        match &key {
+            DocKey::Worker(w) => self.roster.note(w),
+            // Every worker shows its activity's name and its channels' names.
+            DocKey::Activity(_) | DocKey::TaskChannel(_) => self.roster.note_all(),
+            _ => {}
+        }
         self.dirty.insert(key);
+    }
+
+    /// The workers whose wire shape changed since the last call (for the supervisors'
+    /// `statistics` frame), and that frame's number.
+    pub fn take_roster_changes(&mut self) -> (u64, RosterChanges) {
+        self.roster.take()
+    }
+
+    /// The number of the last `statistics` frame taken: a snapshot includes it.
+    pub fn roster_seq(&self) -> u64 {
+        self.roster.seq()
     }
 
     fn count(&mut self, name: &'static str) {

@@ -330,7 +330,7 @@ impl Engine {
                 worker
                     .channels
                     .insert(sid.clone(), new_worker_channel(&sid, now));
-                self.dirty.insert(DocKey::Worker(w));
+                self.touch(DocKey::Worker(w));
             }
         }
         self.touch(DocKey::TaskChannel(sid.clone()));
@@ -393,7 +393,7 @@ impl Engine {
             if let Some(worker) = self.workers.get_mut(&w)
                 && worker.channels.remove(sid).is_some()
             {
-                self.dirty.insert(DocKey::Worker(w));
+                self.touch(DocKey::Worker(w));
             }
         }
         self.removed.push(DocKey::TaskChannel(sid.clone()));
@@ -539,6 +539,7 @@ impl Engine {
         }
         self.worker_queues.remove(sid);
         self.refresh_free(sid);
+        self.roster.note(sid);
         self.removed.push(DocKey::Worker(sid.clone()));
         Ok(())
     }

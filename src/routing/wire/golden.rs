@@ -85,6 +85,8 @@ fn routing_frames_match_the_golden_file() {
             T0,
         )
         .expect("worker");
+    // Creating the workspace changed every worker: the first frame carries the whole roster.
+    let full = statistics_frame(&mut e, true, T0).map(parse);
     let task = e
         .create_task(
             TaskCreate {
@@ -110,7 +112,9 @@ fn routing_frames_match_the_golden_file() {
         "event.reservation_created": offered,
         "event.reservation_updated": parse(reservation_frame(&e, "reservation.accepted", &offer, now)),
         "event.worker_updated": parse(worker_frame(&e, "worker.activity.update", &alice)),
-        "event.statistics": parse(statistics_frame(&e, now)),
+        "event.statistics.full": full,
+        "event.statistics": statistics_frame(&mut e, true, now).map(parse),
+        "reply.statistics": parse(crate::protocol::reply(&id, statistics(&e, now))),
         "reply.worker": parse(crate::protocol::reply(&id, snapshot)),
         "reply.accept": parse(crate::protocol::reply(&id, json!({ "reservation": reservation(&e, &offer, now) }))),
     });

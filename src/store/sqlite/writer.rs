@@ -1,11 +1,14 @@
 //! The single SQLite writer: one OS thread that owns the write connection, drains every queued
 //! unit (up to `max_batch`), applies each inside its own savepoint, commits the batch once and
 //! only then answers each unit. Many units share one fsync ("group commit"); one bad unit is
-//! rolled back alone without failing its neighbours.
+//! rolled back alone without failing its neighbours. A small batch waits up to
+//! `commit_delay` for company (like PostgreSQL's `commit_delay`): every commit rewrites each
+//! page it touched into the WAL, so fewer, bigger commits write less.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc;
+use std::time::{Duration, Instant};
 
 use rusqlite::Connection;
 use tokio::sync::oneshot;
@@ -13,6 +16,30 @@ use tokio::sync::oneshot;
 use super::apply::apply_unit;
 use crate::store::{Commit, Mutation, StoreError};
 use crate::telemetry::metrics as telemetry;
+
+/// A commit or WAL rewind longer than this is logged: every acknowledgement waited for it.
+const SLOW: Duration = Duration::from_millis(50);
+
+/// How the writer forms batches.
+#[derive(Debug, Clone, Copy)]
+pub struct Batching {
+    /// Most units per commit.
+    pub max_batch: usize,
+    /// Batches at least this big commit without waiting.
+    pub min_batch: usize,
+    /// Longest wait for a small batch to grow, from its first unit.
+    pub commit_delay: Duration,
+}
+
+impl From<&crate::config::StoreSettings> for Batching {
+    fn from(s: &crate::config::StoreSettings) -> Self {
+        Batching {
+            max_batch: s.max_batch.max(1),
+            min_batch: s.min_batch,
+            commit_delay: s.commit_delay,
+        }
+    }
+}
 
 /// A unit waiting for the writer.
 struct Pending {
@@ -31,13 +58,13 @@ impl WriterHandle {
     /// writer rewinds the WAL between two batches.
     pub fn spawn(
         conn: Connection,
-        max_batch: usize,
+        batching: Batching,
         rewind: Arc<AtomicBool>,
     ) -> std::io::Result<WriterHandle> {
         let (tx, rx) = mpsc::channel::<Pending>();
         std::thread::Builder::new()
             .name("sqlite-writer".into())
-            .spawn(move || run(conn, rx, max_batch, rewind))?;
+            .spawn(move || run(conn, rx, batching, rewind))?;
         Ok(WriterHandle { tx })
     }
 
@@ -50,28 +77,44 @@ impl WriterHandle {
     }
 }
 
-fn run(
-    mut conn: Connection,
-    rx: mpsc::Receiver<Pending>,
-    max_batch: usize,
-    rewind: Arc<AtomicBool>,
-) {
-    let mut batch: Vec<Pending> = Vec::with_capacity(max_batch);
-    let mut outcomes: Vec<Result<(), StoreError>> = Vec::with_capacity(max_batch);
+/// Fills `batch` after its first unit: whatever is queued, then (while it is smaller than
+/// `min_batch`) whatever arrives until `commit_delay` after `first_at`.
+fn fill(batch: &mut Vec<Pending>, rx: &mpsc::Receiver<Pending>, b: Batching, first_at: Instant) {
+    let deadline = first_at + b.commit_delay;
+    while batch.len() < b.max_batch {
+        match rx.try_recv() {
+            Ok(next) => batch.push(next),
+            Err(mpsc::TryRecvError::Disconnected) => return,
+            Err(mpsc::TryRecvError::Empty) => {
+                let left = deadline.saturating_duration_since(Instant::now());
+                if batch.len() >= b.min_batch || left.is_zero() {
+                    return;
+                }
+                match rx.recv_timeout(left) {
+                    Ok(next) => batch.push(next),
+                    Err(_) => return,
+                }
+            }
+        }
+    }
+}
+
+fn run(mut conn: Connection, rx: mpsc::Receiver<Pending>, b: Batching, rewind: Arc<AtomicBool>) {
+    let mut batch: Vec<Pending> = Vec::with_capacity(b.max_batch);
+    let mut outcomes: Vec<Result<(), StoreError>> = Vec::with_capacity(b.max_batch);
     // Blocks until the first unit arrives; ends when every handle is dropped.
     while let Ok(first) = rx.recv() {
         batch.push(first);
-        while batch.len() < max_batch {
-            match rx.try_recv() {
-                Ok(next) => batch.push(next),
-                Err(_) => break,
-            }
-        }
+        fill(&mut batch, &rx, b, Instant::now());
         outcomes.clear();
-        let started = std::time::Instant::now();
+        let started = Instant::now();
         let committed = commit_batch(&mut conn, &batch, &mut outcomes);
+        let took = started.elapsed();
         metrics::histogram!(telemetry::BATCH_UNITS).record(batch.len() as f64);
-        metrics::histogram!(telemetry::COMMIT_SECONDS).record(started.elapsed().as_secs_f64());
+        metrics::histogram!(telemetry::COMMIT_SECONDS).record(took.as_secs_f64());
+        if took > SLOW {
+            tracing::warn!(?took, units = batch.len(), "slow commit");
+        }
         if committed.is_err() {
             metrics::counter!(telemetry::COMMIT_FAILURES).increment(1);
         }
@@ -86,8 +129,11 @@ fn run(
         // the RESTART cannot be starved by it. The passive checkpoints already copied nearly
         // every frame, so this is short.
         if rewind.swap(false, Ordering::Relaxed) {
-            let started = std::time::Instant::now();
+            let started = Instant::now();
             match conn.query_row("PRAGMA wal_checkpoint(RESTART)", [], |_| Ok(())) {
+                Ok(()) if started.elapsed() > SLOW => {
+                    tracing::warn!(took = ?started.elapsed(), "slow WAL rewind");
+                }
                 Ok(()) => tracing::debug!(took = ?started.elapsed(), "WAL rewound"),
                 Err(e) => tracing::warn!(error = %e, "WAL rewind failed"),
             }
@@ -117,4 +163,82 @@ fn commit_batch(
         tracing::error!(error = %e, units = batch.len(), "batch commit failed");
         StoreError::from(e)
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn unit() -> Pending {
+        let (reply, _) = oneshot::channel();
+        Pending {
+            unit: Vec::new(),
+            reply,
+        }
+    }
+
+    fn batching(min_batch: usize, commit_delay: Duration) -> Batching {
+        Batching {
+            max_batch: 8,
+            min_batch,
+            commit_delay,
+        }
+    }
+
+    #[test]
+    fn a_small_batch_waits_for_units_arriving_within_the_delay() {
+        let (tx, rx) = mpsc::channel();
+        let sender = std::thread::spawn(move || {
+            for _ in 0..2 {
+                std::thread::sleep(Duration::from_millis(5));
+                tx.send(unit()).expect("writer listens");
+            }
+            tx
+        });
+        let mut batch = vec![unit()];
+        // The delay is far longer than the sender needs: the batch is done once it holds three.
+        fill(
+            &mut batch,
+            &rx,
+            batching(3, Duration::from_secs(30)),
+            Instant::now(),
+        );
+        assert_eq!(batch.len(), 3);
+        drop(sender.join());
+    }
+
+    #[test]
+    fn without_a_delay_or_once_big_enough_the_batch_is_what_is_queued() {
+        let (tx, rx) = mpsc::channel();
+        for _ in 0..3 {
+            tx.send(unit()).expect("queued");
+        }
+        let mut batch = vec![unit()];
+        fill(
+            &mut batch,
+            &rx,
+            batching(16, Duration::ZERO),
+            Instant::now(),
+        );
+        assert_eq!(batch.len(), 4, "nothing more to wait for");
+        for _ in 0..10 {
+            tx.send(unit()).expect("queued");
+        }
+        let mut batch = vec![unit()];
+        fill(
+            &mut batch,
+            &rx,
+            batching(2, Duration::from_secs(30)),
+            Instant::now(),
+        );
+        assert_eq!(batch.len(), 8, "max_batch caps it");
+        let mut batch = vec![unit()];
+        fill(
+            &mut batch,
+            &rx,
+            batching(2, Duration::from_secs(30)),
+            Instant::now(),
+        );
+        assert_eq!(batch.len(), 4, "the three left, already enough");
+    }
 }
