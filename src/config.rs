@@ -76,7 +76,8 @@ pub struct StoreSettings {
     /// Most write units committed in one transaction.
     pub max_batch: usize,
     /// How long the writer waits for more units after the first of a batch when fewer than
-    /// [`StoreSettings::min_batch`] are queued; 0 commits at once.
+    /// [`StoreSettings::min_batch`] are queued and units arrive closer together than this; 0
+    /// commits at once.
     #[serde(with = "humantime_serde")]
     pub commit_delay: Duration,
     /// Batches at least this big are committed without waiting.

@@ -1,9 +1,10 @@
 //! The single SQLite writer: one OS thread that owns the write connection, drains every queued
 //! unit (up to `max_batch`), applies each inside its own savepoint, commits the batch once and
 //! only then answers each unit. Many units share one fsync ("group commit"); one bad unit is
-//! rolled back alone without failing its neighbours. A small batch waits up to
-//! `commit_delay` for company (like PostgreSQL's `commit_delay`): every commit rewrites each
-//! page it touched into the WAL, so fewer, bigger commits write less.
+//! rolled back alone without failing its neighbours. While units arrive closer together than
+//! `commit_delay`, a small batch waits up to that long for company (like PostgreSQL's
+//! `commit_delay`): every commit rewrites each page it touched into the WAL, so fewer, bigger
+//! commits write less. A unit arriving at an idle writer commits at once.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -29,6 +30,22 @@ pub struct Batching {
     pub min_batch: usize,
     /// Longest wait for a small batch to grow, from its first unit.
     pub commit_delay: Duration,
+}
+
+impl Batching {
+    /// The batching for a batch whose first unit came `gap` after the writer went idle: units
+    /// arriving further apart than the delay would not join a waiting batch, so it commits at
+    /// once (an idle server answers without the delay).
+    fn for_gap(self, gap: Duration) -> Batching {
+        if gap < self.commit_delay {
+            self
+        } else {
+            Batching {
+                commit_delay: Duration::ZERO,
+                ..self
+            }
+        }
+    }
 }
 
 impl From<&crate::config::StoreSettings> for Batching {
@@ -102,10 +119,12 @@ fn fill(batch: &mut Vec<Pending>, rx: &mpsc::Receiver<Pending>, b: Batching, fir
 fn run(mut conn: Connection, rx: mpsc::Receiver<Pending>, b: Batching, rewind: Arc<AtomicBool>) {
     let mut batch: Vec<Pending> = Vec::with_capacity(b.max_batch);
     let mut outcomes: Vec<Result<(), StoreError>> = Vec::with_capacity(b.max_batch);
+    let mut idle_since = Instant::now();
     // Blocks until the first unit arrives; ends when every handle is dropped.
     while let Ok(first) = rx.recv() {
+        let arrived = Instant::now();
         batch.push(first);
-        fill(&mut batch, &rx, b, Instant::now());
+        fill(&mut batch, &rx, b.for_gap(arrived - idle_since), arrived);
         outcomes.clear();
         let started = Instant::now();
         let committed = commit_batch(&mut conn, &batch, &mut outcomes);
@@ -125,6 +144,7 @@ fn run(mut conn: Connection, rx: mpsc::Receiver<Pending>, b: Batching, rewind: A
             };
             let _ = pending.reply.send(result);
         }
+        idle_since = Instant::now();
         // Between batches, after the answers went out: the writer holds no transaction, so
         // the RESTART cannot be starved by it. The passive checkpoints already copied nearly
         // every frame, so this is short.
@@ -205,6 +225,19 @@ mod tests {
         );
         assert_eq!(batch.len(), 3);
         drop(sender.join());
+    }
+
+    #[test]
+    fn only_units_arriving_close_together_wait_for_company() {
+        let b = batching(16, Duration::from_millis(1));
+        assert_eq!(
+            b.for_gap(Duration::from_micros(200)).commit_delay,
+            b.commit_delay
+        );
+        assert_eq!(
+            b.for_gap(Duration::from_millis(5)).commit_delay,
+            Duration::ZERO
+        );
     }
 
     #[test]
