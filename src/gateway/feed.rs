@@ -14,6 +14,7 @@
 
 use std::sync::Arc;
 
+use futures_util::StreamExt;
 use tokio::sync::broadcast::error::RecvError;
 use tokio::sync::mpsc;
 
@@ -62,21 +63,13 @@ impl Feed {
     /// Forwards `rx`, the bus receiver of `conversation`, into the feed until the returned
     /// forwarder is dropped, the topic closes or the receiver lags (the lag is the last item).
     /// Must run on the session's arbiter.
-    pub(super) fn forward(
-        &mut self,
-        conversation: ConversationSid,
-        mut rx: Subscription,
-    ) -> Forwarder {
+    pub(super) fn forward(&mut self, conversation: ConversationSid, rx: Subscription) -> Forwarder {
         let generation = self.next_generation;
         self.next_generation += 1;
         let tx = self.tx.clone();
         let task = actix::spawn(async move {
-            loop {
-                let item = match rx.recv().await {
-                    Ok(event) => Ok(event),
-                    Err(RecvError::Lagged(skipped)) => Err(skipped),
-                    Err(RecvError::Closed) => return,
-                };
+            let mut items = std::pin::pin!(bus_stream(rx));
+            while let Some(item) = items.next().await {
                 let last = item.is_err();
                 let delivery = Delivery {
                     conversation: conversation.clone(),
@@ -90,6 +83,20 @@ impl Feed {
         });
         Forwarder { generation, task }
     }
+}
+
+/// Bus receiver → stream of `Ok(event)`, or `Err(skipped)` when the receiver lagged; ends when
+/// the topic closes.
+pub(super) fn bus_stream(
+    rx: Subscription,
+) -> impl futures_util::Stream<Item = Result<Arc<BusEvent>, u64>> + 'static {
+    futures_util::stream::unfold(rx, |mut rx| async move {
+        match rx.recv().await {
+            Ok(event) => Some((Ok(event), rx)),
+            Err(RecvError::Lagged(n)) => Some((Err(n), rx)),
+            Err(RecvError::Closed) => None,
+        }
+    })
 }
 
 /// The session's side as a stream.

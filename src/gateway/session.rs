@@ -26,7 +26,7 @@ use super::close::Close;
 use super::feed::{Delivery, Feed, Forwarder};
 use super::outbound::{Outbound, QueueFull};
 use crate::api::AppState;
-use crate::cluster::{BusEvent, Subscription};
+use crate::cluster::BusEvent;
 use crate::conversations::drafts::Scope;
 use crate::conversations::events::ConversationEvent;
 use crate::error::ApiError;
@@ -82,21 +82,6 @@ pub struct SessionActor {
     feed: Feed,
     /// The feed's receiving side, until `started` takes it.
     feed_rx: Option<tokio::sync::mpsc::Receiver<Delivery>>,
-}
-
-/// Bus receiver → stream of `Ok(event)`, or `Err(skipped)` when the receiver lagged; ends when
-/// the topic closes.
-fn bus_stream(
-    rx: Subscription,
-) -> impl futures_util::Stream<Item = Result<Arc<BusEvent>, u64>> + 'static {
-    futures_util::stream::unfold(rx, |mut rx| async move {
-        use tokio::sync::broadcast::error::RecvError;
-        match rx.recv().await {
-            Ok(event) => Some((Ok(event), rx)),
-            Err(RecvError::Lagged(n)) => Some((Err(n), rx)),
-            Err(RecvError::Closed) => None,
-        }
-    })
 }
 
 impl SessionActor {
@@ -317,7 +302,7 @@ impl SessionActor {
             return;
         };
         let rx = self.app.bus.subscribe_identity(&scope.service, identity);
-        let events = actix::fut::wrap_stream(bus_stream(rx));
+        let events = actix::fut::wrap_stream(super::feed::bus_stream(rx));
         ctx.spawn(
             events
                 .map(|item, act: &mut Self, ctx| match item {

@@ -111,12 +111,18 @@ pub fn live_reservations(engine: &Engine, worker: &WorkerSid, now: Millis) -> Ve
 /// The statistics a supervisor asks for (`statistics` command): the whole roster, and `seq`,
 /// the number of the last `statistics` frame it includes.
 pub fn statistics(engine: &Engine, now: Millis) -> Value {
+    let mut stats = queue_statistics(engine, now, engine.roster_seq());
+    stats["workers"] = Value::Array(workers_by_name(engine));
+    stats
+}
+
+/// The workspace's and queues' statistics, numbered `seq`.
+fn queue_statistics(engine: &Engine, now: Millis, seq: u64) -> Value {
     json!({
         "workspace_sid": engine.workspace.sid,
         "workspace": engine.workspace_stats(now, None),
         "queues": engine.all_queue_stats(now),
-        "workers": workers_by_name(engine),
-        "seq": engine.roster_seq(),
+        "seq": seq,
     })
 }
 
@@ -129,12 +135,7 @@ pub fn statistics_update(engine: &mut Engine, stats_changed: bool, now: Millis) 
     if !stats_changed && roster == RosterChanges::None {
         return None;
     }
-    let mut frame = json!({
-        "workspace_sid": engine.workspace.sid,
-        "workspace": engine.workspace_stats(now, None),
-        "queues": engine.all_queue_stats(now),
-        "seq": seq,
-    });
+    let mut frame = queue_statistics(engine, now, seq);
     match roster {
         RosterChanges::All => frame["workers"] = Value::Array(workers_by_name(engine)),
         RosterChanges::Some(sids) => {

@@ -205,6 +205,18 @@ mod tests {
         }
     }
 
+    /// The size of a batch started now with one unit and filled from `rx`.
+    fn filled(rx: &mpsc::Receiver<Pending>, min_batch: usize, commit_delay: Duration) -> usize {
+        let mut batch = vec![unit()];
+        fill(
+            &mut batch,
+            rx,
+            batching(min_batch, commit_delay),
+            Instant::now(),
+        );
+        batch.len()
+    }
+
     #[test]
     fn a_small_batch_waits_for_units_arriving_within_the_delay() {
         let (tx, rx) = mpsc::channel();
@@ -215,15 +227,8 @@ mod tests {
             }
             tx
         });
-        let mut batch = vec![unit()];
         // The delay is far longer than the sender needs: the batch is done once it holds three.
-        fill(
-            &mut batch,
-            &rx,
-            batching(3, Duration::from_secs(30)),
-            Instant::now(),
-        );
-        assert_eq!(batch.len(), 3);
+        assert_eq!(filled(&rx, 3, Duration::from_secs(30)), 3);
         drop(sender.join());
     }
 
@@ -246,32 +251,23 @@ mod tests {
         for _ in 0..3 {
             tx.send(unit()).expect("queued");
         }
-        let mut batch = vec![unit()];
-        fill(
-            &mut batch,
-            &rx,
-            batching(16, Duration::ZERO),
-            Instant::now(),
+        assert_eq!(
+            filled(&rx, 16, Duration::ZERO),
+            4,
+            "nothing more to wait for"
         );
-        assert_eq!(batch.len(), 4, "nothing more to wait for");
         for _ in 0..10 {
             tx.send(unit()).expect("queued");
         }
-        let mut batch = vec![unit()];
-        fill(
-            &mut batch,
-            &rx,
-            batching(2, Duration::from_secs(30)),
-            Instant::now(),
+        assert_eq!(
+            filled(&rx, 2, Duration::from_secs(30)),
+            8,
+            "max_batch caps it"
         );
-        assert_eq!(batch.len(), 8, "max_batch caps it");
-        let mut batch = vec![unit()];
-        fill(
-            &mut batch,
-            &rx,
-            batching(2, Duration::from_secs(30)),
-            Instant::now(),
+        assert_eq!(
+            filled(&rx, 2, Duration::from_secs(30)),
+            4,
+            "the three left, already enough"
         );
-        assert_eq!(batch.len(), 4, "the three left, already enough");
     }
 }
