@@ -287,9 +287,29 @@ impl SessionActor {
         let typing_timeout = self.typing_timeout_ms();
         let frame = event.frame(|e| protocol::event_frame(e, typing_timeout));
         self.push(ctx, frame);
-        if let ConversationEvent::ConversationRemoved(_) = event.event {
-            self.unsubscribe(conversation);
+        match &event.event {
+            ConversationEvent::ConversationRemoved(_) => self.unsubscribe(conversation),
+            ConversationEvent::ParticipantRemoved(p) if self.is_own_seat(conversation, p) => {
+                let frame = protocol::conversation_event(
+                    "conversation_left",
+                    conversation,
+                    serde_json::json!({ "participant": protocol::Participant::from(p) }),
+                );
+                self.push(ctx, frame);
+                self.unsubscribe(conversation);
+            }
+            _ => {}
         }
+    }
+
+    /// Whether `participant` is this session's own participation in `conversation`.
+    fn is_own_seat(&self, conversation: &ConversationSid, participant: &ParticipantRecord) -> bool {
+        participant.identity.is_some()
+            && participant.identity.as_deref() == self.identity()
+            && self
+                .subs
+                .get(conversation)
+                .is_some_and(|s| s.seat == Seat::Participant)
     }
 
     pub(super) fn identity(&self) -> Option<&str> {
@@ -350,22 +370,10 @@ impl SessionActor {
                     }
                 }));
             }
-            ConversationEvent::ParticipantRemoved(p) => {
-                let conversation = &p.conversation_sid;
-                if self
-                    .subs
-                    .get(conversation)
-                    .is_some_and(|s| s.seat == Seat::Participant)
-                {
-                    let frame = protocol::conversation_event(
-                        "conversation_left",
-                        conversation,
-                        serde_json::json!({ "participant": protocol::Participant::from(p) }),
-                    );
-                    self.push(ctx, frame);
-                    self.unsubscribe(conversation);
-                }
-            }
+            // Leaving is handled where the conversation's own feed delivers the removal, after
+            // every event the conversation published before it: acting on this copy could
+            // drop messages still queued in the feed.
+            ConversationEvent::ParticipantRemoved(_) => {}
             _ => {}
         }
     }

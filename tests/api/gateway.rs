@@ -316,6 +316,39 @@ fn sessions_learn_about_conversations_they_join_and_leave() {
 }
 
 #[test]
+fn a_participant_removed_gets_every_event_before_its_removal_then_leaves() {
+    let s = TestServer::spawn();
+    let minter = Minter::new(&s);
+    let conversation = s.conversation(&[]);
+    s.post(
+        &format!("/Conversations/{conversation}/Participants"),
+        &[("Identity", "agent")],
+    )
+    .expect(201);
+    let (mut agent, _) = Ws::session(&s, &minter.token("agent", Some("agent")));
+    for i in 0..40 {
+        post(&s, &conversation, "system", &format!("m{i}"));
+    }
+    s.delete(&format!("/Conversations/{conversation}/Participants/agent"))
+        .expect(204);
+    // The removal reaches the session twice (its identity's topic and the conversation's);
+    // it leaves where the conversation's own feed has it, after every earlier event.
+    for i in 0..40 {
+        let e = agent.any_event();
+        assert_eq!(e["event"], "message_added", "{e}");
+        assert_eq!(e["data"]["index"], i);
+    }
+    let removed = agent.any_event();
+    assert_eq!(removed["event"], "participant_removed", "{removed}");
+    assert_eq!(removed["data"]["identity"], "agent");
+    let left = agent.any_event();
+    assert_eq!(left["event"], "conversation_left", "{left}");
+    assert_eq!(left["conversation_sid"], conversation);
+    post(&s, &conversation, "system", "after leaving");
+    agent.assert_silent(QUIET);
+}
+
+#[test]
 fn supervisors_monitor_anonymously_and_may_join() {
     let s = TestServer::spawn();
     let minter = Minter::new(&s);
