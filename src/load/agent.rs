@@ -51,12 +51,26 @@ struct Chat {
     /// Replies sent (the next reply's number: greeting 0).
     replies: u64,
     ended: bool,
+    /// Its socket delivered the conversation's `closed` state: every message accepted before
+    /// the close came before it.
+    closed: bool,
+    /// The task completed while the close was still on its way; the chat is handed in when
+    /// the close arrives.
+    completed: bool,
 }
 
 /// An answer the agent waits for.
 enum Pending {
-    Accept { conversation: String },
-    Send { conversation: String, at: u64 },
+    Accept {
+        conversation: String,
+    },
+    /// `last`: the chat ends once this reply is answered (ending it earlier could overtake
+    /// the reply still on its way in, and refuse it).
+    Send {
+        conversation: String,
+        at: u64,
+        last: bool,
+    },
     Other,
 }
 
@@ -283,12 +297,7 @@ impl Agent {
                     },
                 );
             }
-            Action::Reply { conversation, last } => {
-                self.reply(&conversation).await?;
-                if last {
-                    self.later(Duration::from_millis(100), Action::End { conversation });
-                }
-            }
+            Action::Reply { conversation, last } => self.reply(&conversation, last).await?,
             Action::End { conversation } => self.end(&conversation),
             Action::Complete { reservation } => {
                 self.command(
@@ -318,7 +327,7 @@ impl Agent {
     }
 
     /// Sends the next reply (the greeting first) into `conversation`.
-    async fn reply(&mut self, conversation: &str) -> Result<(), String> {
+    async fn reply(&mut self, conversation: &str, last: bool) -> Result<(), String> {
         let Some(chat) = self.chats.get_mut(conversation) else {
             return Ok(());
         };
@@ -336,6 +345,7 @@ impl Agent {
             Pending::Send {
                 conversation: conversation.to_owned(),
                 at,
+                last,
             },
         )
         .await?;
@@ -386,7 +396,14 @@ impl Agent {
                 let code = frame.error.map(|e| e.code).unwrap_or_default();
                 self.run.metrics.error(code.to_string());
                 match frame.id.and_then(|id| self.pending.remove(&id)) {
-                    Some(Pending::Send { .. }) => bump(&self.run.metrics.counts.send_errors),
+                    Some(Pending::Send {
+                        conversation, last, ..
+                    }) => {
+                        bump(&self.run.metrics.counts.send_errors);
+                        if last {
+                            self.later(Duration::from_millis(100), Action::End { conversation });
+                        }
+                    }
                     // Taken by another session, or gone: not this agent's chat.
                     Some(Pending::Accept { conversation, .. })
                         if self.chats.remove(&conversation).is_some() =>
@@ -427,9 +444,21 @@ impl Agent {
                     let _ = self.tx.send(action);
                 }
             }
-            Pending::Send { conversation, at } => {
+            Pending::Send {
+                conversation,
+                at,
+                last,
+            } => {
                 self.run.metrics.record(Lat::Ack, at);
                 self.run.metrics.acked();
+                if last {
+                    self.later(
+                        Duration::from_millis(100),
+                        Action::End {
+                            conversation: conversation.clone(),
+                        },
+                    );
+                }
                 if let Some(index) = result.message.and_then(|m| m.index) {
                     self.run.saw(&conversation, index);
                     if let Some(chat) = self.chats.get_mut(&conversation) {
@@ -486,7 +515,13 @@ impl Agent {
             "conversation_state_updated"
                 if data.conversation.is_some_and(|c| c.state == "closed") =>
             {
-                self.run.closed.insert(conversation, ());
+                self.run.closed.insert(conversation.clone(), ());
+                if let Some(chat) = self.chats.get_mut(&conversation) {
+                    chat.closed = true;
+                    if chat.completed {
+                        self.drop_chat(&conversation);
+                    }
+                }
             }
             _ => {}
         }
@@ -537,6 +572,8 @@ impl Agent {
                     joined: false,
                     replies: 0,
                     ended: false,
+                    closed: false,
+                    completed: false,
                 },
             );
             self.run.open_chats.fetch_add(1, Ordering::Relaxed);
@@ -567,7 +604,15 @@ impl Agent {
             Some("reservation.completed") => {
                 bump(&self.run.metrics.counts.completed);
                 self.by_reservation.remove(&reservation.sid);
-                self.drop_chat(&conversation);
+                // Reservation events travel apart from the conversation's: the completion can
+                // overtake messages still on their way, so a Flex chat is handed in only once
+                // its close (which follows them) has arrived.
+                match self.chats.get_mut(&conversation) {
+                    Some(chat) if chat.interaction.is_some() && chat.joined && !chat.closed => {
+                        chat.completed = true;
+                    }
+                    _ => self.drop_chat(&conversation),
+                }
             }
             Some(
                 "reservation.canceled"
@@ -597,6 +642,7 @@ impl Agent {
                 stream: chat.stream,
                 stayed: chat.joined,
                 sms: false,
+                who: "agent",
             });
         }
     }

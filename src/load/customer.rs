@@ -135,6 +135,7 @@ async fn chat(run: Arc<Run>, n: usize) -> Vec<Received> {
         stream: std::mem::take(&mut customer.stream),
         stayed: customer.closed,
         sms: false,
+        who: "customer",
     };
     customer.socket.close().await;
     vec![received]

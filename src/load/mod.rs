@@ -94,6 +94,8 @@ pub struct Received {
     pub stayed: bool,
     /// An SMS phone's stream (judged against the agent's acknowledged replies).
     pub sms: bool,
+    /// Which kind of receiver it was, for the report's warnings.
+    pub who: &'static str,
 }
 
 /// Supervisors with room for more conversations.
@@ -584,7 +586,7 @@ fn count_lost(
         if missing.others + missing.own > 0 {
             tracing::warn!(
                 conversation = %r.conversation,
-                sms = r.sms,
+                receiver = r.who,
                 expected_up_to = ?max,
                 last_received = ?r.stream.last(),
                 missing = missing.others + missing.own,
@@ -618,6 +620,7 @@ mod tests {
             stream,
             stayed,
             sms,
+            who: "test",
         }
     }
 

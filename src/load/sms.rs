@@ -136,6 +136,7 @@ async fn text_chat(run: Arc<Run>, n: usize) -> Vec<Received> {
         stream,
         stayed,
         sms: true,
+        who: "SMS phone",
     }]
 }
 

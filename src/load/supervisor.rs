@@ -175,6 +175,7 @@ impl Supervisor {
             stream,
             stayed,
             sms: false,
+            who: "supervisor",
         });
     }
 
