@@ -269,7 +269,7 @@ pub fn conversation_event<D: Serialize>(
 }
 
 /// A session event frame (no conversation).
-pub fn session_event(event: &'static str, data: Value) -> ByteString {
+pub fn session_event<D: Serialize>(event: &'static str, data: D) -> ByteString {
     ServerFrame::Event {
         event,
         conversation_sid: None,

@@ -1,6 +1,8 @@
 //! The routing objects as the WebSocket sends them (docs/protocol.md, "Routing"): a worker, a
 //! reservation and its task, in a compact shape with ISO dates, built from the engine's state.
 
+use serde::Serialize;
+use serde_json::value::RawValue;
 use serde_json::{Value, json};
 
 use bytestring::ByteString;
@@ -8,7 +10,9 @@ use bytestring::ByteString;
 use super::engine::{Engine, RosterChanges, capacity_percentage};
 use super::model::*;
 use crate::api::params::format_datetime;
-use crate::ids::{ReservationSid, WorkerSid};
+use crate::ids::{
+    ReservationSid, TaskChannelSid, TaskQueueSid, TaskSid, WorkerSid, WorkflowSid, WorkspaceSid,
+};
 use crate::protocol::session_event;
 
 fn iso(ms: Millis) -> String {
@@ -54,47 +58,94 @@ pub fn worker(engine: &Engine, sid: &WorkerSid) -> Value {
     })
 }
 
-/// A task as a worker sees it.
-pub fn task(engine: &Engine, task: &Task, now: Millis) -> Value {
-    let queue = task.queue_sid.as_ref().and_then(|q| engine.queues.get(q));
-    let channel = engine.channels.get(&task.task_channel_sid);
-    json!({
-        "sid": task.sid,
-        "assignment_status": task.status.as_str(),
-        "attributes": task.attributes_value(),
-        "priority": task.priority,
-        "age": (now - task.created).max(0) / 1000,
-        "task_queue_sid": task.queue_sid,
-        "task_queue_friendly_name": queue.map(|q| q.friendly_name.as_str()),
-        "task_channel_sid": task.task_channel_sid,
-        "task_channel_unique_name": channel.map(|c| c.unique_name.as_str()),
-        "workflow_sid": task.workflow_sid,
-        "reason": task.reason,
-        "date_created": iso(task.created),
-        "date_updated": iso(task.updated),
-    })
+/// A task as a worker sees it. Fields are in the order `json!` objects have (sorted), so the
+/// frames read the same whichever way they are built.
+#[derive(Serialize)]
+pub struct TaskView<'a> {
+    age: i64,
+    assignment_status: &'a str,
+    attributes: Attributes<'a>,
+    date_created: String,
+    date_updated: String,
+    priority: i64,
+    reason: Option<&'a str>,
+    sid: &'a TaskSid,
+    task_channel_sid: &'a TaskChannelSid,
+    task_channel_unique_name: Option<&'a str>,
+    task_queue_friendly_name: Option<&'a str>,
+    task_queue_sid: Option<&'a TaskQueueSid>,
+    workflow_sid: Option<&'a WorkflowSid>,
 }
 
-/// A reservation with its task.
-pub fn reservation(engine: &Engine, sid: &ReservationSid, now: Millis) -> Value {
-    let Some(r) = engine.reservations.get(sid) else {
-        return Value::Null;
-    };
-    let task = engine
-        .tasks
-        .get(&r.task_sid)
-        .map_or(Value::Null, |t| self::task(engine, t, now));
-    json!({
-        "sid": r.sid,
-        "reservation_status": r.status.as_str(),
-        "task_sid": r.task_sid,
-        "worker_sid": r.worker_sid,
-        "workspace_sid": engine.workspace.sid,
-        "timeout_at": (r.status == ReservationStatus::Pending).then(|| iso(r.timeout_at)),
-        "timeout_ms": (r.status == ReservationStatus::Pending).then(|| (r.timeout_at - now).max(0)),
-        "date_created": iso(r.created),
-        "date_updated": iso(r.updated),
-        "task": task,
+/// Attribute text as it is stored, copied into the frame without being parsed into a tree
+/// and written out again (offers are the router's hottest frames); anything but a JSON object
+/// is written `{}`, as [`parse_attributes`] reads it.
+struct Attributes<'a>(&'a str);
+
+impl Serialize for Attributes<'_> {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        match serde_json::from_str::<&RawValue>(self.0) {
+            Ok(raw) if raw.get().starts_with('{') => raw.serialize(serializer),
+            _ => serde_json::Map::new().serialize(serializer),
+        }
+    }
+}
+
+/// The view of `task` at `now`.
+pub fn task<'a>(engine: &'a Engine, task: &'a Task, now: Millis) -> TaskView<'a> {
+    let queue = task.queue_sid.as_ref().and_then(|q| engine.queues.get(q));
+    let channel = engine.channels.get(&task.task_channel_sid);
+    TaskView {
+        age: (now - task.created).max(0) / 1000,
+        assignment_status: task.status.as_str(),
+        attributes: Attributes(&task.attributes),
+        date_created: iso(task.created),
+        date_updated: iso(task.updated),
+        priority: task.priority,
+        reason: task.reason.as_deref(),
+        sid: &task.sid,
+        task_channel_sid: &task.task_channel_sid,
+        task_channel_unique_name: channel.map(|c| c.unique_name.as_str()),
+        task_queue_friendly_name: queue.map(|q| q.friendly_name.as_str()),
+        task_queue_sid: task.queue_sid.as_ref(),
+        workflow_sid: task.workflow_sid.as_ref(),
+    }
+}
+
+/// A reservation with its task (fields sorted, as [`TaskView`]'s).
+#[derive(Serialize)]
+pub struct ReservationView<'a> {
+    date_created: String,
+    date_updated: String,
+    reservation_status: &'a str,
+    sid: &'a ReservationSid,
+    task: Option<TaskView<'a>>,
+    task_sid: &'a TaskSid,
+    timeout_at: Option<String>,
+    timeout_ms: Option<i64>,
+    worker_sid: &'a WorkerSid,
+    workspace_sid: &'a WorkspaceSid,
+}
+
+/// The view of reservation `sid` at `now`, if it exists.
+pub fn reservation<'a>(
+    engine: &'a Engine,
+    sid: &ReservationSid,
+    now: Millis,
+) -> Option<ReservationView<'a>> {
+    let r = engine.reservations.get(sid)?;
+    let pending = r.status == ReservationStatus::Pending;
+    Some(ReservationView {
+        date_created: iso(r.created),
+        date_updated: iso(r.updated),
+        reservation_status: r.status.as_str(),
+        sid: &r.sid,
+        task: engine.tasks.get(&r.task_sid).map(|t| task(engine, t, now)),
+        task_sid: &r.task_sid,
+        timeout_at: pending.then(|| iso(r.timeout_at)),
+        timeout_ms: pending.then(|| (r.timeout_at - now).max(0)),
+        worker_sid: &r.worker_sid,
+        workspace_sid: &engine.workspace.sid,
     })
 }
 
@@ -104,7 +155,8 @@ pub fn live_reservations(engine: &Engine, worker: &WorkerSid, now: Millis) -> Ve
         .reservations_of_worker(worker)
         .into_iter()
         .filter(|r| r.status.holds_capacity())
-        .map(|r| reservation(engine, &r.sid, now))
+        .filter_map(|r| reservation(engine, &r.sid, now))
+        .map(|r| serde_json::to_value(r).unwrap_or(Value::Null))
         .collect()
 }
 
@@ -174,7 +226,15 @@ pub fn reservation_frame(
     } else {
         "reservation_updated"
     };
-    let data = json!({ "event_type": event_type, "reservation": reservation(engine, sid, now) });
+    #[derive(Serialize)]
+    struct Data<'a> {
+        event_type: &'a str,
+        reservation: Option<ReservationView<'a>>,
+    }
+    let data = Data {
+        event_type,
+        reservation: reservation(engine, sid, now),
+    };
     session_event(name, data)
 }
 
@@ -197,3 +257,27 @@ pub fn statistics_frame(
 
 #[cfg(test)]
 mod golden;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn attributes(text: &str) -> Value {
+        serde_json::to_value(Attributes(text)).expect("serializes")
+    }
+
+    #[test]
+    fn attributes_are_copied_as_stored_and_anything_but_an_object_is_empty() {
+        assert_eq!(
+            serde_json::to_string(&Attributes(r#" {"b": 1, "a": {"c": [2]}}"#)).expect("json"),
+            r#"{"b": 1, "a": {"c": [2]}}"#
+        );
+        for text in [r#"{"type":"chat"}"#, " { } "] {
+            assert_eq!(attributes(text), parse_attributes(text), "{text}");
+        }
+        for text in ["", "[1]", "3", "\"x\"", "{", "{\"a\":1} trailing", "null"] {
+            assert_eq!(attributes(text), json!({}), "{text:?}");
+            assert_eq!(parse_attributes(text), json!({}), "{text:?}");
+        }
+    }
+}
