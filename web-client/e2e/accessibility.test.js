@@ -62,7 +62,9 @@ describe('accessibility: keyboard only, names and contrast', { skip, timeout: 18
     await a.waitForURL('**/desktop');
     await a.getByRole('status').filter({ hasText: 'Online' }).waitFor();
 
-    // Available, chosen from the activity list by keyboard.
+    // Available, chosen from the activity list by keyboard, once the worker's activities have
+    // arrived (until then the list is not there, and Tab would go on to the next select).
+    await a.getByLabel('Activity').waitFor();
     await tabTo(a, /^select:/);
     assert.match(await focusedElement(a), /Activity|Offline/);
     await a.keyboard.type('Available');
