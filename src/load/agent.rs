@@ -538,7 +538,7 @@ impl Agent {
             .or(a.customer_address.clone())
             .unwrap_or_default();
         if let Some((_, at)) = run.contacts.remove(&customer) {
-            run.metrics.record(Lat::TaskToOffer, at);
+            run.metrics.record(Lat::ContactToOffer, at);
         }
         let Some(conversation) = a.conversation_sid.clone() else {
             return;

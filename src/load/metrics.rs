@@ -19,8 +19,9 @@ use super::report::{Counts, Integrity, LatencySummary, Second};
 pub enum Lat {
     /// TCP connect → `hello` answered.
     Connect,
-    /// The customer's first contact (task created) → the offer shown to an agent.
-    TaskToOffer,
+    /// The customer's first contact (`Webchat/Start` sent, or the SMS sent) → the offer shown
+    /// to an agent: task created → offer, plus creating the conversation and the task.
+    ContactToOffer,
     /// `accept` sent → the agent joined the conversation.
     AcceptToJoined,
     /// A webchat customer's message → the agent.
@@ -45,7 +46,7 @@ impl Lat {
     /// Every path, in report order.
     pub const ALL: [Lat; 11] = [
         Lat::Connect,
-        Lat::TaskToOffer,
+        Lat::ContactToOffer,
         Lat::AcceptToJoined,
         Lat::CustomerToAgent,
         Lat::SmsToAgent,
@@ -61,7 +62,7 @@ impl Lat {
     pub fn name(self) -> &'static str {
         match self {
             Lat::Connect => "connect",
-            Lat::TaskToOffer => "task_to_offer",
+            Lat::ContactToOffer => "contact_to_offer",
             Lat::AcceptToJoined => "accept_to_joined",
             Lat::CustomerToAgent => "customer_to_agent",
             Lat::SmsToAgent => "sms_to_agent",
@@ -78,7 +79,7 @@ impl Lat {
     pub fn label(self) -> &'static str {
         match self {
             Lat::Connect => "connection set-up",
-            Lat::TaskToOffer => "task created → offer",
+            Lat::ContactToOffer => "contact → offer",
             Lat::AcceptToJoined => "accept → agent joined",
             Lat::CustomerToAgent => "customer → agent",
             Lat::SmsToAgent => "SMS customer → agent",
@@ -285,7 +286,7 @@ impl Metrics {
         if lat.is_delivery() {
             self.with_second(now, |s| s.latency.saturating_record(us));
             lock(&self.stage).delivery.saturating_record(us);
-        } else if lat == Lat::TaskToOffer {
+        } else if lat == Lat::ContactToOffer {
             lock(&self.stage).offer.saturating_record(us);
         }
     }

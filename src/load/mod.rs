@@ -144,7 +144,7 @@ pub struct Run {
     pub metrics: Metrics,
     /// The phase.
     pub phase: watch::Receiver<Phase>,
-    /// Customer name or phone → µs when it made contact (task created → offer).
+    /// Customer name or phone → µs when it made contact (contact → offer).
     pub contacts: DashMap<String, u64>,
     /// (conversation, reader) → (index, µs) of its latest `read` (read receipt latency).
     pub reads: DashMap<(String, String), (u64, u64)>,

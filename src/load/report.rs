@@ -238,7 +238,7 @@ pub struct Stage {
     pub deliveries_per_s: f64,
     /// p99 send → receive in it (ms).
     pub p99_ms: f64,
-    /// p99 task → offer in it (ms); none when no task was created in the stage.
+    /// p99 contact → offer in it (ms); none when no task was created in the stage.
     pub offer_p99_ms: Option<f64>,
     /// Integrity problems that appeared in it.
     pub integrity_problems: u64,

@@ -1,6 +1,6 @@
 //! Step-up mode: the customer population rises stage by stage (`start`, `start + step`, …).
 //! Each stage first reaches its population and lets one message interval pass, then is
-//! measured on its own for `stage`: p99 send → receive over every delivery in it, task →
+//! measured on its own for `stage`: p99 send → receive over every delivery in it, contact →
 //! offer, throughput, integrity. The first stage whose p99 crosses the limit, or that loses
 //! or disorders anything, ends the run; the last stage that held is the capacity found, with
 //! the server's memory per connection there.

@@ -139,7 +139,7 @@ fn a_small_contact_center_runs_end_to_end_with_nothing_lost() {
     assert_eq!(count(&r, "media_received"), count(&r, "media_sent"));
     for path in [
         "connect",
-        "task_to_offer",
+        "contact_to_offer",
         "accept_to_joined",
         "customer_to_agent",
         "sms_to_agent",
