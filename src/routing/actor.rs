@@ -26,6 +26,7 @@ use crate::error::ApiError;
 use crate::ids::{AccountSid, ReservationSid, WorkerSid};
 use crate::store::outbox::{OutboxJob, OutboxRecord, WebhookJob};
 use crate::store::{Commit, Store, StoreError};
+use crate::telemetry::metrics as telemetry;
 
 /// How often supervisors' statistics are refreshed when something changed.
 const STATS_INTERVAL: Duration = Duration::from_secs(1);
@@ -67,6 +68,8 @@ impl From<RoutingError> for ApiError {
 struct Flush {
     commit: Option<Commit>,
     frames: Vec<(String, ByteString)>,
+    /// When each task first offered in this flush was created (the offer-latency histogram).
+    offered_tasks_created: Vec<Millis>,
     callbacks: bool,
     done: Option<oneshot::Sender<Result<(), StoreError>>>,
 }
@@ -110,8 +113,14 @@ impl RouterActor {
         let now = now_ms();
         let mut frames = Vec::new();
         let mut callbacks = false;
+        let mut offered_tasks_created = Vec::new();
         for event in &events {
             self.frames_for(event, now, &mut frames);
+            if event.event_type == "reservation.created"
+                && let Some(created) = self.first_offer(event)
+            {
+                offered_tasks_created.push(created);
+            }
             if let Some((url, params)) = self.callback_params(event) {
                 let job = OutboxJob::Webhook(WebhookJob {
                     url,
@@ -131,9 +140,26 @@ impl RouterActor {
         let _ = self.flushes.send(Flush {
             commit,
             frames,
+            offered_tasks_created,
             callbacks,
             done,
         });
+    }
+
+    /// When the task of `event` (a `reservation.created`) was created, if this is its first
+    /// offer: no reservation of the task is older than this one (a multi-reserve offers several
+    /// at once; only the first of them counts). Re-offers after a reject or a time-out would
+    /// measure the agents' answers, not routing.
+    fn first_offer(&self, event: &Event) -> Option<Millis> {
+        let task: crate::ids::TaskSid = event.get("task_sid")?.parse().ok()?;
+        let reservation: ReservationSid = event.resource_sid.parse().ok()?;
+        let created = self.engine.tasks.get(&task)?.created;
+        let offers = self.engine.reservations_of_task(&task);
+        let this = offers.iter().find(|r| r.sid == reservation)?;
+        let first = offers
+            .iter()
+            .all(|r| (r.created, &r.sid) >= (this.created, &this.sid));
+        first.then_some(created)
     }
 
     /// The WebSocket frames an event causes: offers and reservation changes to the worker,
@@ -249,6 +275,11 @@ async fn publish_in_order(mut rx: mpsc::UnboundedReceiver<Flush>, deps: RouterDe
             Ok(()) => {
                 for (topic, frame) in flush.frames {
                     deps.bus.publish_frame(&topic, frame);
+                }
+                let now = now_ms();
+                for created in flush.offered_tasks_created {
+                    let seconds = (now - created).max(0) as f64 / 1000.0;
+                    metrics::histogram!(telemetry::ROUTING_OFFER_SECONDS).record(seconds);
                 }
                 if flush.callbacks {
                     deps.outbox.wake();

@@ -19,6 +19,9 @@ pub const BATCH_UNITS: &str = "switchboard_store_batch_units";
 pub const COMMIT_SECONDS: &str = "switchboard_store_commit_seconds";
 /// Batches whose commit failed.
 pub const COMMIT_FAILURES: &str = "switchboard_store_commit_failures_total";
+/// A task's creation → its first offer (reservation) committed and sent to the worker's
+/// sessions.
+pub const ROUTING_OFFER_SECONDS: &str = "switchboard_routing_task_to_offer_seconds";
 
 static HANDLE: OnceLock<PrometheusHandle> = OnceLock::new();
 

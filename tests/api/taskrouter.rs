@@ -258,6 +258,66 @@ fn skills_priority_and_age_decide_the_offer() {
 }
 
 #[test]
+fn offer_latency_is_measured_from_the_tasks_creation() {
+    let s = TestServer::spawn();
+    let ws = Ws::create(&s, "offer latency");
+    let queue = ws.queue(&s, "Everyone", "1 == 1", &[]);
+    let wf = ws.workflow(&s, anyone(&queue), 120);
+    // The first task waits for a worker; the second is offered as soon as it exists.
+    ws.task(&s, &wf, json!({"type": "chat"}), &[]);
+    std::thread::sleep(Duration::from_millis(400));
+    let alice = ws.worker(&s, "alice", json!({}), 2);
+    ws.offer(&s, &alice);
+    ws.task(&s, &wf, json!({"type": "chat"}), &[]);
+    eventually(WAIT, || {
+        (ws.reservations(&s, &alice, "pending").len() == 2).then_some(())
+    });
+    let metrics = || s.get_text("/metrics");
+    let count = |text: &str| -> u64 {
+        text.lines()
+            .find_map(|l| l.strip_prefix("switchboard_routing_task_to_offer_seconds_count "))
+            .and_then(|v| v.trim().parse().ok())
+            .unwrap_or(0)
+    };
+    let text = eventually(WAIT, || {
+        let text = metrics();
+        (count(&text) >= 2).then_some(text)
+    });
+    assert_eq!(count(&text), 2, "two first offers");
+    // A re-offer (after a reject) measures the agent's answer, not routing: not counted.
+    let bob = ws.worker(&s, "bob", json!({}), 1);
+    let first = ws.reservations(&s, &alice, "pending").remove(0);
+    ws.answer(
+        &s,
+        &alice,
+        &sid(&first),
+        &[("ReservationStatus", "rejected")],
+    )
+    .expect(200);
+    ws.offer(&s, &bob);
+    ws.task(&s, &wf, json!({"type": "chat"}), &[]);
+    eventually(WAIT, || {
+        (ws.reservations(&s, &alice, "pending").len() == 2).then_some(())
+    });
+    eventually(WAIT, || (count(&metrics()) >= 3).then_some(()));
+    std::thread::sleep(Duration::from_millis(300));
+    assert_eq!(
+        count(&metrics()),
+        3,
+        "the third task's offer, not bob's re-offer"
+    );
+    let slowest: f64 = text
+        .lines()
+        .find_map(|l| l.strip_prefix("switchboard_routing_task_to_offer_seconds{quantile=\"1\"}"))
+        .and_then(|v| v.trim().parse().ok())
+        .unwrap_or_else(|| panic!("no maximum in:\n{text}"));
+    assert!(
+        slowest >= 0.4,
+        "the waiting task's offer counts its wait: {slowest}"
+    );
+}
+
+#[test]
 fn concurrent_accepts_never_exceed_capacity_or_accept_twice() {
     let s = TestServer::spawn();
     let ws = Ws::create(&s, "capacity");
