@@ -352,6 +352,11 @@ impl Agent {
         Ok(())
     }
 
+    /// Ends `conversation` shortly: its last reply has been answered (or refused).
+    fn end_soon(&self, conversation: String) {
+        self.later(Duration::from_millis(100), Action::End { conversation });
+    }
+
     /// Closes the interaction's channel (the conversation closes, the task goes to wrap-up).
     fn end(&mut self, conversation: &str) {
         let Some(chat) = self.chats.get_mut(conversation) else {
@@ -401,7 +406,7 @@ impl Agent {
                     }) => {
                         bump(&self.run.metrics.counts.send_errors);
                         if last {
-                            self.later(Duration::from_millis(100), Action::End { conversation });
+                            self.end_soon(conversation);
                         }
                     }
                     // Taken by another session, or gone: not this agent's chat.
@@ -452,12 +457,7 @@ impl Agent {
                 self.run.metrics.record(Lat::Ack, at);
                 self.run.metrics.acked();
                 if last {
-                    self.later(
-                        Duration::from_millis(100),
-                        Action::End {
-                            conversation: conversation.clone(),
-                        },
-                    );
+                    self.end_soon(conversation.clone());
                 }
                 if let Some(index) = result.message.and_then(|m| m.index) {
                     self.run.saw(&conversation, index);

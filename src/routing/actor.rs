@@ -23,7 +23,7 @@ use super::{persist, wire};
 use crate::accounts::Accounts;
 use crate::cluster::{EventBus, routing_topic};
 use crate::error::ApiError;
-use crate::ids::{AccountSid, ReservationSid, WorkerSid};
+use crate::ids::{AccountSid, ReservationSid, TaskSid, WorkerSid};
 use crate::store::outbox::{OutboxJob, OutboxRecord, WebhookJob};
 use crate::store::{Commit, Store, StoreError};
 use crate::telemetry::metrics as telemetry;
@@ -151,7 +151,7 @@ impl RouterActor {
     /// at once; only the first of them counts). Re-offers after a reject or a time-out would
     /// measure the agents' answers, not routing.
     fn first_offer(&self, event: &Event) -> Option<Millis> {
-        let task: crate::ids::TaskSid = event.get("task_sid")?.parse().ok()?;
+        let task: TaskSid = event.get("task_sid")?.parse().ok()?;
         let reservation: ReservationSid = event.resource_sid.parse().ok()?;
         let created = self.engine.tasks.get(&task)?.created;
         let offers = self.engine.reservations_of_task(&task);

@@ -150,13 +150,16 @@ pub fn reservation<'a>(
 }
 
 /// A worker's live reservations (pending, accepted, wrapping), oldest first.
-pub fn live_reservations(engine: &Engine, worker: &WorkerSid, now: Millis) -> Vec<Value> {
+pub fn live_reservations<'a>(
+    engine: &'a Engine,
+    worker: &WorkerSid,
+    now: Millis,
+) -> Vec<ReservationView<'a>> {
     engine
         .reservations_of_worker(worker)
         .into_iter()
         .filter(|r| r.status.holds_capacity())
         .filter_map(|r| reservation(engine, &r.sid, now))
-        .map(|r| serde_json::to_value(r).unwrap_or(Value::Null))
         .collect()
 }
 
