@@ -3,13 +3,15 @@
 //! with the sender as participant, the address's scoped webhook, and (when the address routes
 //! to agents) a Flex interaction whose task reaches an agent. Messages of one pair are taken
 //! one at a time, so twenty first messages at once still make exactly one conversation.
-//! A provider retry of the same message (same provider message SID) adds nothing.
+//! A provider retry of the same message (same provider message SID) adds nothing. A first
+//! message that is refused (a pre-event webhook blocked it) leaves no conversation behind, so
+//! the contact's next message starts, and is routed, afresh.
 
 use actix_web::web;
 
 use crate::addresses::{self, AddressRecord};
 use crate::api::AppState;
-use crate::conversations::commands::PostMessage;
+use crate::conversations::commands::{DeleteConversation, PostMessage};
 use crate::conversations::drafts::{
     ConversationDraft, MessageDraft, ParticipantDraft, Scope, Source,
 };
@@ -133,10 +135,27 @@ pub async fn receive(
         client_message_id: msg.provider_sid.as_ref().map(|s| format!("provider:{s}")),
         ..Default::default()
     };
-    let message = state
+    let posted = state
         .registry
-        .call(&conversation, PostMessage { scope, draft })
-        .await?;
+        .call(
+            &conversation,
+            PostMessage {
+                scope: scope.clone(),
+                draft,
+            },
+        )
+        .await;
+    let message = match posted {
+        Ok(m) => m,
+        Err(e) => {
+            if created {
+                // A contact whose first message was refused leaves nothing behind: its next
+                // message opens (and routes) a conversation afresh.
+                discard(state, &scope, &conversation).await;
+            }
+            return Err(e);
+        }
+    };
     if created && routes_to_agents(address) {
         start_interaction(state, account, address, channel, &conversation).await;
     }
@@ -146,6 +165,28 @@ pub async fn receive(
         message,
         created,
     })
+}
+
+/// Deletes a conversation just auto-created whose first message was refused (a pre-event
+/// webhook blocked it, or the store failed), with its participants and scoped webhook. No
+/// webhook is asked: a pre-event hook must not keep the remains.
+pub(crate) async fn discard(
+    state: &web::Data<AppState>,
+    scope: &Scope,
+    conversation: &ConversationSid,
+) {
+    let scope = Scope {
+        identity: None,
+        source: Source::Api { webhooks: false },
+        ..scope.clone()
+    };
+    if let Err(e) = state
+        .registry
+        .call(conversation, DeleteConversation { scope })
+        .await
+    {
+        tracing::error!(conversation_sid = %conversation, error = %e, "removing a conversation whose first message was refused failed");
+    }
 }
 
 /// Whether new conversations of the address go to agents ("Send to Flex").

@@ -8,7 +8,7 @@ use actix_web::web;
 use serde_json::{Map, Value, json};
 
 use super::inbound::{
-    create_with_hook, default_role, routes_to_agents, service_of, start_interaction,
+    create_with_hook, default_role, discard, routes_to_agents, service_of, start_interaction,
 };
 use crate::addresses::AddressRecord;
 use crate::api::AppState;
@@ -134,10 +134,21 @@ pub async fn start(
             body: Some(body),
             ..Default::default()
         };
-        state
+        let posted = state
             .registry
-            .call(&conversation, PostMessage { scope, draft })
-            .await?;
+            .call(
+                &conversation,
+                PostMessage {
+                    scope: scope.clone(),
+                    draft,
+                },
+            )
+            .await;
+        if let Err(e) = posted {
+            // A chat whose question was refused is not started: nothing stays behind.
+            discard(state, &scope, &conversation).await;
+            return Err(e);
+        }
     }
     if routes_to_agents(address) {
         let mut address = address.clone();

@@ -589,3 +589,54 @@ fn a_studio_address_sends_new_conversations_to_the_flex_workspace_with_no_code()
     assert_eq!(attributes["customerAddress"], "+15557654545");
     assert_eq!(task["task_channel_unique_name"], "sms");
 }
+
+#[test]
+fn a_first_message_a_pre_event_webhook_refuses_leaves_no_conversation_and_the_next_is_routed() {
+    let provider = Receiver::start();
+    let hooks = Receiver::start();
+    let s = spawn(&provider);
+    let ws = Workspace::create(&s, "sms");
+    let q = ws.queue(&s, "All", "1==1", &[]);
+    let wf = ws.workflow(
+        &s,
+        json!({"task_routing": {"filters": [], "default_filter": {"queue": q}}}),
+        120,
+    );
+    address(
+        &s,
+        &[
+            ("Routing.WorkspaceSid", &ws.sid),
+            ("Routing.WorkflowSid", &wf),
+        ],
+    );
+    s.post(
+        "/conversations/v1/Configuration/Webhooks",
+        &[
+            ("PreWebhookUrl", &format!("{}/pre", hooks.origin)),
+            ("Filters", "onMessageAdd"),
+        ],
+    )
+    .expect(200);
+    hooks.answer(|r| match r.param("Body") {
+        Some("spam") => Answer::status(403),
+        _ => Answer::status(200),
+    });
+    let customer = "+15557650001";
+    let tasks = || s.list_all(&ws.at("/Tasks"), "tasks");
+
+    assert_eq!(inbound(&s, customer, "spam", "SMrefused"), 403);
+    assert_eq!(conversations_of(&s, customer), Vec::<Value>::new());
+    assert_eq!(tasks(), Vec::<Value>::new());
+
+    // The next message is a new contact: a new conversation, routed to the agents.
+    assert_eq!(inbound(&s, customer, "hello?", "SMallowed"), 200);
+    let open = conversations_of(&s, customer);
+    assert_eq!(open.len(), 1);
+    let conversation = open[0]["conversation_sid"].as_str().expect("CH");
+    let bodies: Vec<Value> = messages(&s, conversation)
+        .iter()
+        .map(|m| m["body"].clone())
+        .collect();
+    assert_eq!(bodies, [json!("hello?")]);
+    assert_eq!(tasks().len(), 1);
+}

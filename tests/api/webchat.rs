@@ -5,6 +5,7 @@
 use serde_json::{Value, json};
 
 use crate::harness::TestServer;
+use crate::receiver::{Answer, Receiver};
 use crate::ws::{Minter, Ws};
 
 const START: &str = "/switchboard/v1/Webchat/Start";
@@ -388,4 +389,52 @@ fn the_web_client_is_served_with_a_strict_policy() {
             .expect("sent");
         assert_eq!(resp.status(), 404, "{missing}");
     }
+}
+
+#[test]
+fn a_chat_whose_question_a_pre_event_webhook_refuses_is_not_started() {
+    let hooks = Receiver::start();
+    let s = TestServer::spawn();
+    s.post(
+        "/conversations/v1/Configuration/Webhooks",
+        &[
+            ("PreWebhookUrl", &format!("{}/pre", hooks.origin)),
+            ("Filters", "onMessageAdd"),
+        ],
+    )
+    .expect(200);
+    hooks.answer(|r| match r.param("Body") {
+        Some("spam") => Answer::status(403),
+        _ => Answer::status(200),
+    });
+    let address = chat_address(&s);
+    let (ws, _) = flex_worker(&s, "alice");
+    let start = |question: &str| {
+        s.as_user(
+            "POST",
+            START,
+            None,
+            &[
+                ("AddressSid", &address),
+                ("FriendlyName", "Ana Lima"),
+                ("Question", question),
+            ],
+        )
+    };
+    let tasks = || s.list_all(&format!("/taskrouter/v1/Workspaces/{ws}/Tasks"), "tasks");
+    let conversations = || s.list_all("/conversations/v1/Conversations", "conversations");
+
+    // The refusal is the answer, and nothing of the chat stays: no conversation, no task.
+    let refused = start("spam");
+    assert_eq!(refused.status, 403, "{}", refused.body);
+    assert!(refused.body["code"].is_number(), "{}", refused.body);
+    assert_eq!(conversations(), Vec::<Value>::new());
+    assert_eq!(tasks(), Vec::<Value>::new());
+
+    // A question the hook lets through starts a chat that reaches the agents.
+    let started = start("Where is my order?").expect(201);
+    let listed = conversations();
+    assert_eq!(listed.len(), 1);
+    assert_eq!(listed[0]["sid"], started["conversation_sid"]);
+    assert_eq!(tasks().len(), 1);
 }
