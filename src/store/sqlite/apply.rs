@@ -402,33 +402,9 @@ fn apply(conn: &Connection, mutation: &Mutation) -> Result<(), StoreError> {
                 "DELETE FROM docs WHERE scope = ?1 OR sid = ?1",
                 [scope],
             )?;
-            exec(
-                conn,
-                "DELETE FROM routing_events WHERE workspace_sid = ?1",
-                [scope],
-            )?;
+            super::routing_events::delete_workspace(conn, scope)?;
         }
-        Mutation::AppendRoutingEvent(e) => {
-            let get = |k: &str| e.data.get(k).cloned();
-            exec(
-                conn,
-                "INSERT INTO routing_events (sid, workspace_sid, event_type, date_ms, task_sid,
-                   worker_sid, reservation_sid, queue_sid, workflow_sid, data)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
-                params![
-                    e.sid,
-                    e.workspace_sid,
-                    e.event_type,
-                    e.date_ms,
-                    get("task_sid"),
-                    get("worker_sid"),
-                    get("reservation_sid"),
-                    get("task_queue_sid"),
-                    get("workflow_sid"),
-                    json(e)?
-                ],
-            )?;
-        }
+        Mutation::AppendRoutingEvent(e) => super::routing_events::append(conn, e)?,
         Mutation::DeleteKey(sid) => {
             exec(conn, "DELETE FROM api_keys WHERE sid = ?1", [sid.as_str()])?;
         }

@@ -6,6 +6,7 @@ mod apply;
 mod checkpoint;
 mod outbox;
 mod reads;
+mod routing_events;
 mod schema;
 mod writer;
 

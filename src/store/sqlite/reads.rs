@@ -694,36 +694,8 @@ impl DocStore for SqliteStore {
     ) -> Result<Page<RoutingEventRecord>, StoreError> {
         let workspace = workspace.to_owned();
         let filter = filter.clone();
-        self.read(move |c| {
-            let mut sql = String::from("SELECT data FROM routing_events WHERE workspace_sid = ?");
-            let mut args: Vec<Box<dyn ToSql>> = vec![Box::new(workspace)];
-            let columns = [
-                ("event_type", &filter.event_type),
-                ("task_sid", &filter.task_sid),
-                ("worker_sid", &filter.worker_sid),
-                ("reservation_sid", &filter.reservation_sid),
-                ("queue_sid", &filter.queue_sid),
-                ("workflow_sid", &filter.workflow_sid),
-            ];
-            for (column, value) in columns {
-                if let Some(v) = value {
-                    sql.push_str(&format!(" AND {column} = ?"));
-                    args.push(Box::new(v.clone()));
-                }
-            }
-            if let Some(start) = filter.start_ms {
-                sql.push_str(" AND date_ms >= ?");
-                args.push(Box::new(start));
-            }
-            if let Some(end) = filter.end_ms {
-                sql.push_str(" AND date_ms <= ?");
-                args.push(Box::new(end));
-            }
-            sql.push_str(" ORDER BY seq DESC");
-            let refs: Vec<&dyn ToSql> = args.iter().map(|a| a.as_ref()).collect();
-            page(c, &sql, &refs, req)
-        })
-        .await
+        self.read(move |c| super::routing_events::list(c, workspace, &filter, req))
+            .await
     }
 
     async fn routing_event(
@@ -732,13 +704,7 @@ impl DocStore for SqliteStore {
         sid: &str,
     ) -> Result<Option<RoutingEventRecord>, StoreError> {
         let (workspace, sid) = (workspace.to_owned(), sid.to_owned());
-        self.read(move |c| {
-            one(
-                c,
-                "SELECT data FROM routing_events WHERE workspace_sid = ?1 AND sid = ?2",
-                &[&workspace, &sid],
-            )
-        })
-        .await
+        self.read(move |c| super::routing_events::one(c, &workspace, &sid))
+            .await
     }
 }

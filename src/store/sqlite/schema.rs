@@ -203,6 +203,19 @@ const MIGRATIONS: &[&str] = &[
     CREATE INDEX outbox_lane ON outbox(lane, seq) WHERE dead = 0 AND lane IS NOT NULL;
     CREATE INDEX outbox_dead ON outbox(account_sid, seq) WHERE dead = 1;
     "#,
+    // 9: the long texts TaskRouter events repeat (task and worker attributes), stored once per
+    // workspace and referred to by hash.
+    r#"
+    CREATE TABLE routing_texts (
+        seq INTEGER PRIMARY KEY,
+        hash BLOB NOT NULL UNIQUE,
+        workspace_sid TEXT NOT NULL,
+        text TEXT NOT NULL
+    );
+    CREATE INDEX routing_texts_workspace ON routing_texts(workspace_sid);
+    ALTER TABLE routing_events ADD COLUMN task_attributes_ref BLOB;
+    ALTER TABLE routing_events ADD COLUMN worker_attributes_ref BLOB;
+    "#,
 ];
 
 /// Brings the database schema up to date.
