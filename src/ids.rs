@@ -141,16 +141,29 @@ sid_type!(/// A Flex interaction transfer (`UX…`).
 sid_type!(/// A conversation-scoped webhook (`WH…`).
     WebhookSid, "WH");
 
+/// 32 hex digits: the time in microseconds (12), then 80 random bits, so SIDs made with it
+/// sort (and are indexed) in creation order: a new one lands at the index's right edge
+/// instead of on a random page.
+fn ordered_hex32() -> String {
+    let micros = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_micros() as u64)
+        & 0xffff_ffff_ffff;
+    let random = random_hex32();
+    format!("{micros:012x}{}", &random[..20])
+}
+
 impl MessageSid {
-    /// A fresh SID whose first 12 hex digits are the creation time in microseconds, so new
-    /// messages sort (and are indexed) in creation order; 80 random bits follow.
+    /// A fresh SID in creation order ([`ordered_hex32`]).
     pub fn generate_ordered() -> Self {
-        let micros = std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map_or(0, |d| d.as_micros() as u64)
-            & 0xffff_ffff_ffff;
-        let random = random_hex32();
-        MessageSid(format!("IM{micros:012x}{}", &random[..20]))
+        MessageSid(format!("IM{}", ordered_hex32()))
+    }
+}
+
+impl EventSid {
+    /// A fresh SID in creation order ([`ordered_hex32`]): events are appended as they happen.
+    pub fn generate_ordered() -> Self {
+        EventSid(format!("EV{}", ordered_hex32()))
     }
 }
 
@@ -167,6 +180,15 @@ mod tests {
             second.as_str().parse::<MessageSid>().expect("valid"),
             second
         );
+    }
+
+    #[test]
+    fn ordered_event_sids_are_valid_and_sort_by_creation() {
+        let first = EventSid::generate_ordered();
+        std::thread::sleep(std::time::Duration::from_millis(2));
+        let second = EventSid::generate_ordered();
+        assert!(first.as_str() < second.as_str());
+        assert_eq!(second.as_str().parse::<EventSid>().expect("valid"), second);
     }
 
     use super::*;

@@ -88,7 +88,7 @@ impl Engine {
             self.workspace.friendly_name.clone(),
         );
         self.events.push(Event {
-            sid: EventSid::generate(),
+            sid: EventSid::generate_ordered(),
             event_type,
             kind,
             resource_sid,

@@ -166,6 +166,24 @@ fn apply(conn: &Connection, mutation: &Mutation) -> Result<(), StoreError> {
         }
         Mutation::UpdateConversation(c) => {
             check_unique_name(conn, c)?;
+            // Most updates leave every indexed column as it was: rewriting only the row then
+            // touches no index page (setting a column to its own value rewrites its indexes).
+            let changed = exec(
+                conn,
+                "UPDATE conversations SET state = ?3, data = ?6 WHERE sid = ?1
+                   AND unique_name IS ?2 AND date_created = ?4 AND next_due IS ?5",
+                params![
+                    c.sid.as_str(),
+                    c.unique_name,
+                    c.state.as_str(),
+                    c.date_created,
+                    c.timers.next_due(),
+                    json(c)?
+                ],
+            )?;
+            if changed == 1 {
+                return Ok(());
+            }
             let changed = exec(
                 conn,
                 "UPDATE conversations SET unique_name = ?2, state = ?3, date_created = ?4,
@@ -251,6 +269,18 @@ fn apply(conn: &Connection, mutation: &Mutation) -> Result<(), StoreError> {
             )?;
         }
         Mutation::UpdateParticipant(p) => {
+            // A read horizon or attributes change: same identity, address and binding, so
+            // only the row's data is rewritten and no index page is touched.
+            if binding_kept(conn, p)?
+                && exec(
+                    conn,
+                    "UPDATE participants SET data = ?4
+                     WHERE sid = ?1 AND identity IS ?2 AND address IS ?3",
+                    params![p.sid.as_str(), p.identity, binding_address(p), json(p)?],
+                )? == 1
+            {
+                return Ok(());
+            }
             exec(
                 conn,
                 "DELETE FROM address_bindings WHERE participant_sid = ?1",
@@ -358,13 +388,23 @@ fn apply(conn: &Connection, mutation: &Mutation) -> Result<(), StoreError> {
             )?;
         }
         Mutation::PutDoc(d) => {
-            exec(
+            // An update that keeps the document's scope and alternate key rewrites only its
+            // data, touching no index page (nor `sqlite_sequence`, which an upsert on this
+            // AUTOINCREMENT table does); a new or moved document goes through the upsert.
+            let kept = exec(
                 conn,
-                "INSERT INTO docs (sid, kind, scope, alt, data) VALUES (?1, ?2, ?3, ?4, ?5)
-                 ON CONFLICT(sid) DO UPDATE SET data = excluded.data, alt = excluded.alt,
-                   scope = excluded.scope",
-                params![d.sid, d.kind, d.scope, d.alt, d.data],
+                "UPDATE docs SET data = ?4 WHERE sid = ?1 AND scope = ?2 AND alt IS ?3",
+                params![d.sid, d.scope, d.alt, d.data],
             )?;
+            if kept == 0 {
+                exec(
+                    conn,
+                    "INSERT INTO docs (sid, kind, scope, alt, data) VALUES (?1, ?2, ?3, ?4, ?5)
+                     ON CONFLICT(sid) DO UPDATE SET data = excluded.data, alt = excluded.alt,
+                       scope = excluded.scope",
+                    params![d.sid, d.kind, d.scope, d.alt, d.data],
+                )?;
+            }
         }
         Mutation::PutOutbox(o) => {
             exec(
@@ -443,6 +483,38 @@ fn binding_address(p: &ParticipantRecord) -> Option<&str> {
         .and_then(|b| b.address.as_deref())
 }
 
+/// Whether the participant's address binding is already what [`bind_address`] would make of
+/// it: held exactly as recorded while its conversation is open, or absent when it has none.
+fn binding_kept(conn: &Connection, p: &ParticipantRecord) -> Result<bool, StoreError> {
+    let held: Option<(String, String, String)> = conn
+        .prepare_cached(
+            "SELECT account_sid, address, proxy_address FROM address_bindings
+             WHERE participant_sid = ?1",
+        )?
+        .query_row([p.sid.as_str()], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
+        .optional()?;
+    let wanted = p
+        .messaging_binding
+        .as_ref()
+        .and_then(|b| Some((b.address.as_deref()?, b.proxy_address.as_deref()?)));
+    let Some((address, proxy)) = wanted else {
+        return Ok(held.is_none());
+    };
+    let Some((account, held_address, held_proxy)) = held else {
+        return Ok(false);
+    };
+    if (account.as_str(), held_address.as_str(), held_proxy.as_str())
+        != (p.account_sid.as_str(), address, proxy)
+    {
+        return Ok(false);
+    }
+    let state: Option<String> = conn
+        .prepare_cached("SELECT state FROM conversations WHERE sid = ?1")?
+        .query_row([p.conversation_sid.as_str()], |r| r.get(0))
+        .optional()?;
+    Ok(state.as_deref() != Some(ConversationState::Closed.as_str()))
+}
+
 /// Claims the participant's (address, proxy) pair unless its conversation is closed.
 fn bind_address(conn: &Connection, p: &ParticipantRecord) -> Result<(), StoreError> {
     let Some(binding) = &p.messaging_binding else {
@@ -486,8 +558,12 @@ fn bind_address(conn: &Connection, p: &ParticipantRecord) -> Result<(), StoreErr
 #[cfg(test)]
 mod tests {
     use crate::config::Settings;
-    use crate::ids::ConversationSid;
-    use crate::store::records::DocRecord;
+    use crate::conversations::drafts::{ConversationDraft, ParticipantDraft, Scope};
+    use crate::conversations::state::{new_conversation, new_participant};
+    use crate::ids::{AccountSid, ConversationSid, ServiceSid};
+    use crate::store::records::{
+        ConversationRecord, DocRecord, MessagingBinding, ParticipantRecord,
+    };
     use crate::store::sqlite::SqliteStore;
     use crate::store::{DocStore, Mutation, WriteLog};
 
@@ -517,5 +593,133 @@ mod tests {
             .expect("deleted");
         assert!(store.docs_in(gone.as_str()).await.expect("read").is_empty());
         assert_eq!(store.docs_in(kept.as_str()).await.expect("read").len(), 1);
+    }
+
+    /// A WAL database with one SMS conversation, its participant and a document.
+    fn seeded(
+        dir: &std::path::Path,
+    ) -> (rusqlite::Connection, ConversationRecord, ParticipantRecord) {
+        let mut conn = rusqlite::Connection::open(dir.join("t.db")).expect("db");
+        conn.pragma_update(None, "journal_mode", "WAL")
+            .expect("wal");
+        conn.pragma_update(None, "wal_autocheckpoint", 0)
+            .expect("no checkpoints");
+        super::super::schema::migrate(&mut conn).expect("schema");
+        let scope = Scope::internal(AccountSid::generate(), ServiceSid::generate());
+        let conversation = new_conversation(&scope, ConversationDraft::default(), 1);
+        let binding = MessagingBinding {
+            kind: "sms".into(),
+            address: Some("+15550001".into()),
+            proxy_address: Some("+15550002".into()),
+            projected_address: None,
+        };
+        let participant = new_participant(
+            &conversation,
+            ParticipantDraft {
+                binding: Some(binding),
+                ..Default::default()
+            },
+            1,
+        );
+        let unit = [
+            Mutation::InsertConversation(conversation.clone()),
+            Mutation::InsertParticipant(participant.clone()),
+            doc("WT1", "WS1", None, "{}"),
+        ];
+        commit(&conn, &unit);
+        (conn, conversation, participant)
+    }
+
+    fn doc(sid: &str, scope: &str, alt: Option<&str>, data: &str) -> Mutation {
+        Mutation::PutDoc(DocRecord {
+            sid: sid.into(),
+            kind: "task".into(),
+            scope: scope.into(),
+            alt: alt.map(str::to_owned),
+            data: data.into(),
+        })
+    }
+
+    fn commit(conn: &rusqlite::Connection, unit: &[Mutation]) {
+        conn.execute_batch("BEGIN").expect("begin");
+        super::apply_unit(conn, unit).expect("applied");
+        conn.execute_batch("COMMIT").expect("commit");
+    }
+
+    /// Pages one committed unit writes to the WAL.
+    fn pages_written(conn: &rusqlite::Connection, unit: &[Mutation]) -> u32 {
+        let frames = |c: &rusqlite::Connection| -> u32 {
+            c.query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |r| r.get(1))
+                .expect("wal size")
+        };
+        conn.execute_batch("PRAGMA wal_checkpoint(TRUNCATE)")
+            .expect("reset the WAL");
+        let before = frames(conn);
+        commit(conn, unit);
+        frames(conn) - before
+    }
+
+    #[test]
+    fn updates_that_keep_the_indexed_columns_rewrite_only_the_row() {
+        let dir = tempfile::tempdir().expect("tmp");
+        let (conn, conversation, participant) = seeded(dir.path());
+        let column =
+            |sql: &str| -> Option<String> { conn.query_row(sql, [], |r| r.get(0)).expect("row") };
+
+        // A read horizon: the participant's page and nothing else (its binding, identity and
+        // address indexes stay as they are).
+        let mut read = participant.clone();
+        read.last_read_message_index = Some(3);
+        assert_eq!(
+            pages_written(&conn, &[Mutation::UpdateParticipant(read.clone())]),
+            1
+        );
+        let stored: String = column("SELECT data FROM participants").expect("data");
+        assert!(stored.contains("\"last_read_message_index\":3"), "{stored}");
+
+        // New attributes of the conversation: its row's page only.
+        let mut renamed_conversation = conversation;
+        renamed_conversation.attributes = "{\"vip\":true}".into();
+        assert_eq!(
+            pages_written(&conn, &[Mutation::UpdateConversation(renamed_conversation)]),
+            1
+        );
+        let stored: String = column("SELECT data FROM conversations").expect("data");
+        assert!(stored.contains("vip"), "{stored}");
+
+        // A document's new data in the same scope: its page only.
+        assert_eq!(
+            pages_written(&conn, &[doc("WT1", "WS1", None, "{\"v\":2}")]),
+            1
+        );
+        assert_eq!(
+            column("SELECT data FROM docs").as_deref(),
+            Some("{\"v\":2}")
+        );
+
+        // Changes to indexed columns still reach the indexes.
+        let moved = doc("WT1", "WS2", Some("CH1"), "{\"v\":3}");
+        assert!(pages_written(&conn, &[moved]) > 1);
+        assert_eq!(column("SELECT scope FROM docs").as_deref(), Some("WS2"));
+        assert_eq!(column("SELECT alt FROM docs").as_deref(), Some("CH1"));
+        let mut renamed = read;
+        renamed.identity = Some("ana".into());
+        commit(&conn, &[Mutation::UpdateParticipant(renamed.clone())]);
+        assert_eq!(
+            column("SELECT identity FROM participants").as_deref(),
+            Some("ana")
+        );
+        assert_eq!(
+            column("SELECT participant_sid FROM address_bindings").as_deref(),
+            Some(renamed.sid.as_str())
+        );
+        // A binding dropped from the record is released.
+        let mut unbound = renamed;
+        unbound.messaging_binding = None;
+        commit(&conn, &[Mutation::UpdateParticipant(unbound)]);
+        let bindings: i64 = conn
+            .query_row("SELECT count(*) FROM address_bindings", [], |r| r.get(0))
+            .expect("count");
+        assert_eq!(bindings, 0);
     }
 }
