@@ -315,12 +315,7 @@ fn apply(conn: &Connection, mutation: &Mutation) -> Result<(), StoreError> {
         }
         Mutation::AppendMessage(m) => {
             let index = m.index as i64;
-            let advanced = exec(
-                conn,
-                "UPDATE conversation_heads SET next_index = ?2 + 1 WHERE sid = ?1 AND next_index = ?2",
-                params![m.conversation_sid.as_str(), index],
-            )?;
-            if advanced == 0 {
+            if next_message_index(conn, m.conversation_sid.as_str())? != Some(index) {
                 return Err(StoreError::Stale);
             }
             exec(
@@ -344,6 +339,14 @@ fn apply(conn: &Connection, mutation: &Mutation) -> Result<(), StoreError> {
             )?;
         }
         Mutation::DeleteMessage(sid) => {
+            // Indexes are never reused: the head remembers the deleted message's successor.
+            exec(
+                conn,
+                "UPDATE conversation_heads SET next_index = max(next_index,
+                   (SELECT idx + 1 FROM messages WHERE sid = ?1))
+                 WHERE sid = (SELECT conversation_sid FROM messages WHERE sid = ?1)",
+                [sid.as_str()],
+            )?;
             exec(
                 conn,
                 "DELETE FROM receipts WHERE message_sid = ?1",
@@ -477,6 +480,24 @@ fn check_unique_name(conn: &Connection, c: &ConversationRecord) -> Result<(), St
 }
 
 /// The address column indexed for `ParticipantConversations?Address=`.
+/// The index the conversation's next message gets (None if there is no such conversation):
+/// one past its last message, or past the last one deleted if that came later. Appending a
+/// message writes only the message: the head (`conversation_heads`) changes when a message
+/// is deleted, so each message costs one page fewer than when the head counted every one.
+pub(super) fn next_message_index(
+    conn: &Connection,
+    conversation: &str,
+) -> Result<Option<i64>, StoreError> {
+    Ok(conn
+        .prepare_cached(
+            "SELECT max(h.next_index, coalesce((SELECT max(m.idx) + 1 FROM messages m
+               WHERE m.conversation_sid = h.sid), 0))
+             FROM conversation_heads h WHERE h.sid = ?1",
+        )?
+        .query_row([conversation], |r| r.get(0))
+        .optional()?)
+}
+
 fn binding_address(p: &ParticipantRecord) -> Option<&str> {
     p.messaging_binding
         .as_ref()
@@ -560,12 +581,12 @@ mod tests {
     use crate::config::Settings;
     use crate::conversations::drafts::{ConversationDraft, ParticipantDraft, Scope};
     use crate::conversations::state::{new_conversation, new_participant};
-    use crate::ids::{AccountSid, ConversationSid, ServiceSid};
+    use crate::ids::{AccountSid, ConversationSid, MessageSid, ServiceSid};
     use crate::store::records::{
-        ConversationRecord, DocRecord, MessagingBinding, ParticipantRecord,
+        ConversationRecord, DocRecord, MessageRecord, MessagingBinding, ParticipantRecord,
     };
     use crate::store::sqlite::SqliteStore;
-    use crate::store::{DocStore, Mutation, WriteLog};
+    use crate::store::{DocStore, Mutation, StoreError, WriteLog};
 
     fn hook_doc(sid: &str, conversation: &ConversationSid) -> Mutation {
         Mutation::PutDoc(DocRecord {
@@ -657,6 +678,69 @@ mod tests {
         let before = frames(conn);
         commit(conn, unit);
         frames(conn) - before
+    }
+
+    fn message(c: &ConversationRecord, index: u64) -> MessageRecord {
+        MessageRecord {
+            sid: MessageSid::generate_ordered(),
+            account_sid: c.account_sid.clone(),
+            service_sid: c.service_sid.clone(),
+            conversation_sid: c.sid.clone(),
+            index,
+            author: "ana".into(),
+            body: Some(format!("m{index}")),
+            subject: None,
+            attributes: "{}".into(),
+            participant_sid: None,
+            media: None,
+            content_sid: None,
+            delivery: None,
+            client_message_id: None,
+            date_created: 1,
+            date_updated: 1,
+        }
+    }
+
+    #[test]
+    fn a_message_writes_one_page_and_indexes_are_never_reused() {
+        let dir = tempfile::tempdir().expect("tmp");
+        let (conn, c, _) = seeded(dir.path());
+        let append = |index: u64| {
+            conn.execute_batch("BEGIN").expect("begin");
+            let done = super::apply_unit(&conn, &[Mutation::AppendMessage(message(&c, index))]);
+            conn.execute_batch("COMMIT").expect("commit");
+            done
+        };
+        append(0).expect("first");
+        // The message's page and its SID index's: the head is not rewritten.
+        assert_eq!(
+            pages_written(&conn, &[Mutation::AppendMessage(message(&c, 1))]),
+            2
+        );
+        let last = message(&c, 2);
+        commit(&conn, &[Mutation::AppendMessage(last.clone())]);
+        assert!(matches!(append(2), Err(StoreError::Stale)), "index taken");
+        assert!(matches!(append(4), Err(StoreError::Stale)), "a gap");
+
+        // Deleting the last message does not hand its index out again, after a restart too.
+        commit(&conn, &[Mutation::DeleteMessage(last.sid)]);
+        assert_eq!(
+            super::next_message_index(&conn, c.sid.as_str()).expect("next"),
+            Some(3)
+        );
+        assert!(
+            matches!(append(2), Err(StoreError::Stale)),
+            "index of a deleted message"
+        );
+        append(3).expect("the next index");
+        assert_eq!(
+            super::next_message_index(&conn, c.sid.as_str()).expect("next"),
+            Some(4)
+        );
+        assert_eq!(
+            super::next_message_index(&conn, "CHnone").expect("next"),
+            None
+        );
     }
 
     #[test]

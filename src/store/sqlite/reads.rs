@@ -273,17 +273,17 @@ impl ConversationStore for SqliteStore {
     ) -> Result<Option<LoadedConversation>, StoreError> {
         let sid = sid.clone();
         self.read(move |c| {
-            let row: Option<(String, i64)> = c
+            let data: Option<String> = c
                 .query_row(
-                    "SELECT c.data, h.next_index FROM conversations c \
-                     JOIN conversation_heads h ON h.sid = c.sid WHERE c.sid = ?1",
+                    "SELECT data FROM conversations WHERE sid = ?1",
                     [sid.as_str()],
-                    |r| Ok((r.get(0)?, r.get(1)?)),
+                    |r| r.get(0),
                 )
                 .optional()?;
-            let Some((data, next_index)) = row else {
+            let Some(data) = data else {
                 return Ok(None);
             };
+            let next_index = super::apply::next_message_index(c, sid.as_str())?.unwrap_or(0);
             let mut stmt = c.prepare_cached(
                 "SELECT data FROM participants WHERE conversation_sid = ?1 ORDER BY seq",
             )?;
