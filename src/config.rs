@@ -82,6 +82,10 @@ pub struct StoreSettings {
     pub commit_delay: Duration,
     /// Batches at least this big are committed without waiting.
     pub min_batch: usize,
+    /// Page size of a new database, bytes (a power of two from 512 to 65536); an existing
+    /// database keeps the size it was made with. Every commit writes each page it touched
+    /// whole into the WAL.
+    pub page_size: u32,
     /// Read connections in the pool.
     pub readers: u32,
 }
@@ -280,6 +284,7 @@ impl Default for Settings {
                 max_batch: 1024,
                 commit_delay: Duration::from_millis(1),
                 min_batch: 16,
+                page_size: 2048,
                 readers: 4,
             },
             conversations: ConversationSettings {
@@ -445,6 +450,12 @@ impl Settings {
         if self.store.max_batch == 0 {
             return Err(ConfigError("store.max_batch must be at least 1".into()));
         }
+        let page = self.store.page_size;
+        if !(512..=65536).contains(&page) || !page.is_power_of_two() {
+            return Err(ConfigError(
+                "store.page_size must be a power of two from 512 to 65536".into(),
+            ));
+        }
         if self.store.readers == 0 {
             return Err(ConfigError("store.readers must be at least 1".into()));
         }
@@ -553,6 +564,19 @@ mod tests {
             .map_err(describe)
             .expect_err("must fail");
         assert!(err.contains("bogus"), "{err}");
+    }
+
+    #[test]
+    fn a_page_size_sqlite_cannot_use_is_refused() {
+        for bad in [0, 1000, 256, 131072] {
+            let mut settings = Settings::default();
+            settings.store.page_size = bad;
+            let err = settings.validate().expect_err("bad page size").to_string();
+            assert!(err.contains("store.page_size"), "{bad}: {err}");
+        }
+        let mut settings = Settings::default();
+        settings.store.page_size = 4096;
+        settings.validate().expect("4096 is fine");
     }
 
     #[test]

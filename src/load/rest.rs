@@ -154,10 +154,15 @@ impl Rest {
 }
 
 async fn send(what: String, req: reqwest::RequestBuilder) -> Result<Value, RestError> {
-    let fail = |key: String, message: String| RestError {
-        what: what.clone(),
-        key,
-        message,
+    let fail = |key: String, message: String| {
+        if key == "transport" {
+            tracing::warn!(request = %what, error = %message, "request failed before an answer");
+        }
+        RestError {
+            what: what.clone(),
+            key,
+            message,
+        }
     };
     let res = req
         .send()

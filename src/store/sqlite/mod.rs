@@ -54,6 +54,8 @@ impl SqliteStore {
         let path = data_dir.join(DB_FILE);
         let mut conn = Connection::open(&path)?;
         conn.busy_handler(Some(retry_soon))?;
+        // Takes effect only while the file is new (in WAL mode SQLite keeps the size it has).
+        conn.pragma_update(None, "page_size", settings.page_size)?;
         conn.pragma_update(None, "journal_mode", "WAL")?;
         let sync = match settings.synchronous {
             Synchronous::Full => "FULL",
@@ -114,5 +116,32 @@ impl SqliteStore {
 impl WriteLog for SqliteStore {
     fn submit(&self, unit: Vec<Mutation>) -> Commit {
         self.writer.submit(unit)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::Settings;
+
+    fn page_size(dir: &Path) -> u32 {
+        let conn = Connection::open(dir.join(DB_FILE)).expect("db");
+        conn.query_row("PRAGMA page_size", [], |r| r.get(0))
+            .expect("page size")
+    }
+
+    #[test]
+    fn a_new_database_gets_the_configured_page_size_and_an_old_one_keeps_its_own() {
+        let dir = tempfile::tempdir().expect("tmp");
+        let mut settings = Settings::default().store;
+        settings.page_size = 8192;
+        drop(SqliteStore::open(dir.path(), &settings).expect("new"));
+        assert_eq!(page_size(dir.path()), 8192);
+        settings.page_size = 2048;
+        drop(SqliteStore::open(dir.path(), &settings).expect("existing"));
+        assert_eq!(page_size(dir.path()), 8192);
+        let fresh = tempfile::tempdir().expect("tmp");
+        drop(SqliteStore::open(fresh.path(), &Settings::default().store).expect("default"));
+        assert_eq!(page_size(fresh.path()), 2048);
     }
 }
