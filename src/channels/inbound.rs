@@ -135,27 +135,7 @@ pub async fn receive(
         client_message_id: msg.provider_sid.as_ref().map(|s| format!("provider:{s}")),
         ..Default::default()
     };
-    let posted = state
-        .registry
-        .call(
-            &conversation,
-            PostMessage {
-                scope: scope.clone(),
-                draft,
-            },
-        )
-        .await;
-    let message = match posted {
-        Ok(m) => m,
-        Err(e) => {
-            if created {
-                // A contact whose first message was refused leaves nothing behind: its next
-                // message opens (and routes) a conversation afresh.
-                discard(state, &scope, &conversation).await;
-            }
-            return Err(e);
-        }
-    };
+    let message = post_first(state, scope, &conversation, draft, created).await?;
     if created && routes_to_agents(address) {
         start_interaction(state, account, address, channel, &conversation).await;
     }
@@ -167,26 +147,40 @@ pub async fn receive(
     })
 }
 
-/// Deletes a conversation just auto-created whose first message was refused (a pre-event
-/// webhook blocked it, or the store failed), with its participants and scoped webhook. No
-/// webhook is asked: a pre-event hook must not keep the remains.
-pub(crate) async fn discard(
+/// Posts a message into `conversation`. When `created` (the conversation was just made for
+/// it) and the message is refused — a pre-event webhook blocked it, or the store failed — the
+/// conversation goes again with its participants and scoped webhook, so nothing half-made
+/// stays: a contact's next message opens (and routes) a conversation afresh. No webhook is
+/// asked about that removal: a pre-event hook must not keep the remains.
+pub(crate) async fn post_first(
     state: &web::Data<AppState>,
-    scope: &Scope,
+    scope: Scope,
     conversation: &ConversationSid,
-) {
-    let scope = Scope {
+    draft: MessageDraft,
+    created: bool,
+) -> Result<MessageRecord, ApiError> {
+    let cleanup = Scope {
         identity: None,
         source: Source::Api { webhooks: false },
         ..scope.clone()
     };
-    if let Err(e) = state
+    let refused = match state
         .registry
-        .call(conversation, DeleteConversation { scope })
+        .call(conversation, PostMessage { scope, draft })
         .await
+    {
+        Ok(message) => return Ok(message),
+        Err(e) => e,
+    };
+    if created
+        && let Err(e) = state
+            .registry
+            .call(conversation, DeleteConversation { scope: cleanup })
+            .await
     {
         tracing::error!(conversation_sid = %conversation, error = %e, "removing a conversation whose first message was refused failed");
     }
+    Err(refused)
 }
 
 /// Whether new conversations of the address go to agents ("Send to Flex").

@@ -8,11 +8,10 @@ use actix_web::web;
 use serde_json::{Map, Value, json};
 
 use super::inbound::{
-    create_with_hook, default_role, discard, routes_to_agents, service_of, start_interaction,
+    create_with_hook, default_role, post_first, routes_to_agents, service_of, start_interaction,
 };
 use crate::addresses::AddressRecord;
 use crate::api::AppState;
-use crate::conversations::commands::PostMessage;
 use crate::conversations::drafts::{
     ConversationDraft, MessageDraft, ParticipantDraft, Scope, Source,
 };
@@ -134,21 +133,8 @@ pub async fn start(
             body: Some(body),
             ..Default::default()
         };
-        let posted = state
-            .registry
-            .call(
-                &conversation,
-                PostMessage {
-                    scope: scope.clone(),
-                    draft,
-                },
-            )
-            .await;
-        if let Err(e) = posted {
-            // A chat whose question was refused is not started: nothing stays behind.
-            discard(state, &scope, &conversation).await;
-            return Err(e);
-        }
+        // A chat whose question was refused is not started: nothing stays behind.
+        post_first(state, scope, &conversation, draft, true).await?;
     }
     if routes_to_agents(address) {
         let mut address = address.clone();

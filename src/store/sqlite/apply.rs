@@ -168,34 +168,29 @@ fn apply(conn: &Connection, mutation: &Mutation) -> Result<(), StoreError> {
             check_unique_name(conn, c)?;
             // Most updates leave every indexed column as it was: rewriting only the row then
             // touches no index page (setting a column to its own value rewrites its indexes).
-            let changed = exec(
+            let (data, next_due) = (json(c)?, c.timers.next_due());
+            let values = params![
+                c.sid.as_str(),
+                c.unique_name,
+                c.state.as_str(),
+                c.date_created,
+                next_due,
+                data
+            ];
+            let kept = exec(
                 conn,
                 "UPDATE conversations SET state = ?3, data = ?6 WHERE sid = ?1
                    AND unique_name IS ?2 AND date_created = ?4 AND next_due IS ?5",
-                params![
-                    c.sid.as_str(),
-                    c.unique_name,
-                    c.state.as_str(),
-                    c.date_created,
-                    c.timers.next_due(),
-                    json(c)?
-                ],
+                values,
             )?;
-            if changed == 1 {
+            if kept == 1 {
                 return Ok(());
             }
             let changed = exec(
                 conn,
                 "UPDATE conversations SET unique_name = ?2, state = ?3, date_created = ?4,
                    next_due = ?5, data = ?6 WHERE sid = ?1",
-                params![
-                    c.sid.as_str(),
-                    c.unique_name,
-                    c.state.as_str(),
-                    c.date_created,
-                    c.timers.next_due(),
-                    json(c)?
-                ],
+                values,
             )?;
             if changed == 0 {
                 return Err(StoreError::Stale);
