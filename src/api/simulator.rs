@@ -17,7 +17,6 @@
 //! browser asks for them. This file never renders user text into HTML: the page puts it in
 //! with `textContent`.
 
-use std::sync::Arc;
 use std::time::Duration;
 
 use actix_web::dev::ServiceResponse;
@@ -26,16 +25,15 @@ use actix_web::middleware::{ErrorHandlerResponse, ErrorHandlers};
 use actix_web::{HttpRequest, HttpResponse, web};
 use bytes::Bytes;
 use serde_json::json;
-use tokio::sync::broadcast::{self, error::RecvError};
+use tokio::sync::broadcast::error::RecvError;
 
 use crate::addresses::{self, AddressRecord};
 use crate::api::AppState;
 use crate::api::context::Caller;
 use crate::api::params::Params;
 use crate::channels::inbound::{self, InboundMessage};
-use crate::channels::simulator::{MessageRecorded, SimMessage, Simulator};
+use crate::channels::simulator::{PhoneFeed, SimMessage, Simulator};
 use crate::error::ApiError;
-use crate::ids::AccountSid;
 
 /// Address types a simulated phone can text.
 const CHANNELS: &[&str] = &["sms", "whatsapp", "messenger"];
@@ -204,11 +202,9 @@ pub async fn stream(
     let (phone, _) = customer(&Params::query(&req), "Phone")?;
     // Subscribed before the answer: whatever is recorded once the client has the headers
     // reaches it.
-    let feed = state.channels.simulator.subscribe();
+    let feed = state.channels.simulator.subscribe(&caller.account, &phone);
     let watch = Watch {
         feed,
-        account: caller.account,
-        phone,
         draining: state.draining.clone(),
         keep_alive: tokio::time::interval_at(tokio::time::Instant::now() + KEEP_ALIVE, KEEP_ALIVE),
         opened: false,
@@ -222,9 +218,7 @@ pub async fn stream(
 
 /// One client watching one phone.
 struct Watch {
-    feed: broadcast::Receiver<Arc<MessageRecorded>>,
-    account: AccountSid,
-    phone: String,
+    feed: PhoneFeed,
     draining: tokio::sync::watch::Receiver<bool>,
     keep_alive: tokio::time::Interval,
     opened: bool,
@@ -248,10 +242,7 @@ fn events(
         let frame = loop {
             tokio::select! {
                 got = w.feed.recv() => match got {
-                    Ok(ev) if ev.account == w.account && ev.phone == w.phone => {
-                        break frame(&ev.message);
-                    }
-                    Ok(_) => continue,
+                    Ok(message) => break frame(&message),
                     // Too slow to keep up: say so, the page reloads the history.
                     Err(RecvError::Lagged(missed)) => {
                         break Bytes::from(format!("event: lagged\ndata: {missed}\n\n"));

@@ -40,52 +40,62 @@ pub struct SimMessage {
     pub date_ms: i64,
 }
 
-/// A message just kept on a phone, as the live feed carries it.
-#[derive(Debug, Clone)]
-pub struct MessageRecorded {
-    /// The account whose number it was sent to or from.
-    pub account: AccountSid,
-    /// The customer address of the phone.
-    pub phone: String,
-    /// The message.
-    pub message: SimMessage,
-}
+/// A phone: the account whose number it texts, and its customer address.
+type PhoneKey = (AccountSid, String);
 
-/// The simulated phones (by account and customer address) and a live feed of their messages.
+/// Messages a phone's live feed holds for a watcher that has not read them yet; one further
+/// behind is told it lagged (and reloads the history).
+const FEED: usize = 256;
+
+/// The simulated phones (by account and customer address) and the live feeds of those being
+/// watched. Each watched phone has its own feed, so a message wakes only its own phone's
+/// watchers, however many phones are open.
+#[derive(Default)]
 pub struct Simulator {
-    phones: DashMap<(AccountSid, String), VecDeque<SimMessage>>,
-    feed: broadcast::Sender<Arc<MessageRecorded>>,
+    phones: DashMap<PhoneKey, VecDeque<SimMessage>>,
+    feeds: Arc<DashMap<PhoneKey, broadcast::Sender<Arc<SimMessage>>>>,
 }
 
-impl Default for Simulator {
-    fn default() -> Self {
-        Simulator {
-            phones: DashMap::new(),
-            feed: broadcast::channel(1024).0,
-        }
+/// A subscription to one phone's new messages; the phone's feed goes away with its last one.
+pub struct PhoneFeed {
+    rx: broadcast::Receiver<Arc<SimMessage>>,
+    key: PhoneKey,
+    feeds: Arc<DashMap<PhoneKey, broadcast::Sender<Arc<SimMessage>>>>,
+}
+
+impl PhoneFeed {
+    /// The phone's next new message (or how many were missed, or that the feed closed).
+    pub async fn recv(&mut self) -> Result<Arc<SimMessage>, broadcast::error::RecvError> {
+        self.rx.recv().await
+    }
+}
+
+impl Drop for PhoneFeed {
+    fn drop(&mut self) {
+        // Under the shard's lock, as `subscribe` is: a new watcher either finds the feed still
+        // there or makes a new one. `self.rx` still counts here, hence `<= 1`.
+        self.feeds
+            .remove_if(&self.key, |_, tx| tx.receiver_count() <= 1);
     }
 }
 
 impl Simulator {
-    /// Keeps `msg` on the account's phone of `customer` and streams it.
+    /// Keeps `msg` on the account's phone of `customer` and streams it to the phone's watchers.
     pub fn record(&self, account: &AccountSid, customer: &str, msg: SimMessage) {
+        let key = (account.clone(), customer.to_owned());
         {
             // The guard is dropped before streaming: a slow subscriber never holds the shard.
-            let mut phone = self
-                .phones
-                .entry((account.clone(), customer.to_owned()))
-                .or_default();
+            let mut phone = self.phones.entry(key.clone()).or_default();
             phone.push_back(msg.clone());
             while phone.len() > HISTORY {
                 phone.pop_front();
             }
         }
-        // No subscriber is not an error: nobody is watching that phone.
-        let _ = self.feed.send(Arc::new(MessageRecorded {
-            account: account.clone(),
-            phone: customer.to_owned(),
-            message: msg,
-        }));
+        let feed = self.feeds.get(&key).map(|tx| tx.clone());
+        if let Some(feed) = feed {
+            // Its last watcher may have gone since: nobody to tell is not an error.
+            let _ = feed.send(Arc::new(msg));
+        }
     }
 
     /// The messages of the account's phone of `customer`, oldest first.
@@ -96,9 +106,19 @@ impl Simulator {
             .unwrap_or_default()
     }
 
-    /// Every message recorded from now on, on every phone (subscribers filter).
-    pub fn subscribe(&self) -> broadcast::Receiver<Arc<MessageRecorded>> {
-        self.feed.subscribe()
+    /// Every message recorded from now on on the account's phone of `customer`.
+    pub fn subscribe(&self, account: &AccountSid, customer: &str) -> PhoneFeed {
+        let key = (account.clone(), customer.to_owned());
+        let rx = self
+            .feeds
+            .entry(key.clone())
+            .or_insert_with(|| broadcast::channel(FEED).0)
+            .subscribe();
+        PhoneFeed {
+            rx,
+            key,
+            feeds: self.feeds.clone(),
+        }
     }
 
     /// A fresh provider message id.
@@ -201,15 +221,40 @@ mod tests {
         assert_eq!(kept[0].body.as_deref(), Some("5"));
     }
 
-    #[test]
-    fn the_feed_names_account_and_phone() {
+    #[tokio::test]
+    async fn a_phone_feed_carries_only_its_own_phone() {
         let sim = Simulator::default();
-        let mut feed = sim.subscribe();
-        let a = account(3);
+        let (a, b) = (account(3), account(4));
+        let mut feed = sim.subscribe(&a, "whatsapp:+15557654321");
+        sim.record(
+            &b,
+            "whatsapp:+15557654321",
+            message("inbound", "other account"),
+        );
+        sim.record(&a, "+15550000000", message("inbound", "other phone"));
         sim.record(&a, "whatsapp:+15557654321", message("outbound", "hey"));
-        let got = feed.try_recv().expect("recorded message streamed");
-        assert_eq!(got.account, a);
-        assert_eq!(got.phone, "whatsapp:+15557654321");
-        assert_eq!(got.message.body.as_deref(), Some("hey"));
+        let got = feed.recv().await.expect("recorded message streamed");
+        assert_eq!(got.body.as_deref(), Some("hey"));
+        assert!(
+            feed.rx.is_empty(),
+            "nothing of other phones: {:?}",
+            feed.rx.len()
+        );
+    }
+
+    #[test]
+    fn a_feed_goes_away_with_its_last_watcher() {
+        let sim = Simulator::default();
+        let a = account(5);
+        let first = sim.subscribe(&a, "+15557654321");
+        let second = sim.subscribe(&a, "+15557654321");
+        assert_eq!(sim.feeds.len(), 1, "watchers of one phone share its feed");
+        drop(first);
+        assert_eq!(sim.feeds.len(), 1, "kept while a watcher is left");
+        drop(second);
+        assert!(sim.feeds.is_empty());
+        // Nobody watching: recorded all the same.
+        sim.record(&a, "+15557654321", message("inbound", "hello"));
+        assert_eq!(sim.history(&a, "+15557654321").len(), 1);
     }
 }
