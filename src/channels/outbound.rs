@@ -2,8 +2,8 @@
 //! in the same unit, one outbox job per messaging participant other than its author
 //! ([`jobs`]); the dispatcher hands each to the configured provider ([`send`]): Twilio's
 //! Messages API (`From` = proxy, `To` = address, `Body`, `MediaUrl`, `StatusCallback`) or the
-//! built-in simulator. A handed-over message gets a `sent` receipt; one the provider refuses,
-//! or that keeps failing, ends with a `failed` receipt ([`failed`]).
+//! built-in simulator. A handed-over message gets a `sent` receipt ([`record`]); one the
+//! provider refuses, or that keeps failing, ends with a `failed` receipt ([`failed`]).
 
 use serde::Deserialize;
 
@@ -108,14 +108,15 @@ pub async fn failed(
     .await;
 }
 
-/// Hands one message to the provider.
+/// Hands one message to the provider; returns the provider's message id. The caller records
+/// the `sent` receipt ([`record`]) once it has let go of its provider slot.
 pub async fn send(
     state: &actix_web::web::Data<AppState>,
     outbox: &OutboxRecord,
     job: &ChannelSendJob,
-) -> Attempt {
+) -> Result<String, Attempt> {
     let media_urls = media_urls(state, outbox, job).await;
-    let sent = match state.settings.channels.provider {
+    match state.settings.channels.provider {
         Provider::Simulator => {
             Ok(state
                 .channels
@@ -123,21 +124,6 @@ pub async fn send(
                 .deliver(state, &outbox.account_sid, job, media_urls))
         }
         Provider::Twilio => to_twilio(state, job, &media_urls).await,
-    };
-    match sent {
-        Ok(provider_sid) => {
-            record(
-                state,
-                &outbox.account_sid,
-                job,
-                ReceiptStatus::Sent,
-                Some(provider_sid),
-                None,
-            )
-            .await;
-            Attempt::Delivered
-        }
-        Err(attempt) => attempt,
     }
 }
 

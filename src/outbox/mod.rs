@@ -2,19 +2,23 @@
 //! (`store::outbox`) — webhook requests and messages for channel providers. A job that fails
 //! is retried with exponential backoff; one that keeps failing becomes a dead letter (a channel
 //! send also ends with a `failed` receipt, so nothing is dropped silently). Jobs of one lane
-//! (a conversation's channel sends) go one at a time, in order; the rest run concurrently up
-//! to `webhooks.concurrency`. Jobs survive a crash: they are rows, deleted only once sent.
+//! (a conversation's channel sends) go one at a time, in order; the rest run concurrently,
+//! with up to `webhooks.concurrency` requests to receivers and providers at once. Recording
+//! how an attempt went (a receipt, the job's removal: commits) holds no request slot, so a
+//! busy store does not slow the sends. Jobs survive a crash: they are rows, deleted only once
+//! sent.
 
 use std::collections::{HashMap, VecDeque};
 use std::time::Duration;
 
 use actix_web::web;
-use tokio::sync::Notify;
+use tokio::sync::{Notify, OwnedSemaphorePermit, Semaphore};
 use tokio::task::JoinSet;
 
 use crate::api::AppState;
 use crate::routing::model::now_ms;
 use crate::store::Mutation;
+use crate::store::delivery::ReceiptStatus;
 use crate::store::outbox::{OutboxJob, OutboxRecord};
 
 /// Wakes the dispatcher when new jobs committed.
@@ -50,14 +54,22 @@ pub enum Attempt {
 /// store is read again only when they are all started.
 const FETCH: u32 = 256;
 
+/// Attempts in flight (sending, or recording how it went) per request slot: the bound on
+/// attempts waiting for their commits while others send.
+const IN_FLIGHT_PER_SLOT: usize = 4;
+
 /// Runs the dispatcher until the process ends.
 pub async fn run(state: web::Data<AppState>) {
     let concurrency = state.settings.webhooks.concurrency;
+    let slots = std::sync::Arc::new(Semaphore::new(concurrency));
+    let max_in_flight = concurrency * IN_FLIGHT_PER_SLOT;
     let mut inflight: HashMap<tokio::task::Id, String> = HashMap::new();
     let mut ready: VecDeque<OutboxRecord> = VecDeque::new();
     let mut tasks: JoinSet<()> = JoinSet::new();
     loop {
-        if ready.is_empty() && tasks.len() < concurrency {
+        let room =
+            |tasks: &JoinSet<()>| tasks.len() < max_in_flight && slots.available_permits() > 0;
+        if ready.is_empty() && room(&tasks) {
             match state.store.due_jobs(now_ms(), FETCH).await {
                 Ok(jobs) => ready.extend(
                     jobs.into_iter()
@@ -67,22 +79,23 @@ pub async fn run(state: web::Data<AppState>) {
             }
         }
         let mut started = 0;
-        while tasks.len() < concurrency
-            && let Some(job) = ready.pop_front()
+        while tasks.len() < max_in_flight
+            && let Ok(slot) = slots.clone().try_acquire_owned()
         {
+            let Some(job) = ready.pop_front() else { break };
             started += 1;
             let id = job.id.clone();
             let state = state.clone();
             // On this thread's local set: an attempt may start actors.
-            let handle = tasks.spawn_local(async move { attempt(&state, job).await });
+            let handle = tasks.spawn_local(async move { attempt(&state, job, slot).await });
             inflight.insert(handle.id(), id);
         }
-        if started > 0 && tasks.len() < concurrency {
+        if started > 0 && room(&tasks) {
             // All started and room left: more may be due.
             continue;
         }
         let wait = if !ready.is_empty() || !inflight.is_empty() {
-            // A finished attempt wakes the loop sooner.
+            // A finished attempt or a freed slot wakes the loop sooner.
             Duration::from_secs(1)
         } else {
             match state.store.next_due().await {
@@ -119,12 +132,31 @@ fn settle(
     inflight.remove(&id);
 }
 
-/// Makes one attempt at `job` and records what became of it.
-async fn attempt(state: &web::Data<AppState>, mut job: OutboxRecord) {
-    let outcome = match &job.job {
-        OutboxJob::Webhook(w) => deliver_webhook(state, &job, w).await,
-        OutboxJob::ChannelSend(send) => crate::channels::outbound::send(state, &job, send).await,
+/// Makes one attempt at `job` and records what became of it. `slot` is held while the
+/// receiver or provider is asked, and let go before the records are written.
+async fn attempt(state: &web::Data<AppState>, mut job: OutboxRecord, slot: OwnedSemaphorePermit) {
+    let (outcome, handed_over) = match &job.job {
+        OutboxJob::Webhook(w) => (deliver_webhook(state, &job, w).await, None),
+        OutboxJob::ChannelSend(send) => {
+            match crate::channels::outbound::send(state, &job, send).await {
+                Ok(provider_sid) => (Attempt::Delivered, Some((send, provider_sid))),
+                Err(attempt) => (attempt, None),
+            }
+        }
     };
+    drop(slot);
+    state.outbox.wake();
+    if let Some((send, provider_sid)) = handed_over {
+        crate::channels::outbound::record(
+            state,
+            &job.account_sid,
+            send,
+            ReceiptStatus::Sent,
+            Some(provider_sid),
+            None,
+        )
+        .await;
+    }
     job.attempts += 1;
     job.date_updated = now_ms() / 1000;
     let max = match &job.job {
