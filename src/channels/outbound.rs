@@ -2,7 +2,7 @@
 //! in the same unit, one outbox job per messaging participant other than its author
 //! ([`jobs`]); the dispatcher hands each to the configured provider ([`send`]): Twilio's
 //! Messages API (`From` = proxy, `To` = address, `Body`, `MediaUrl`, `StatusCallback`) or the
-//! built-in simulator. A handed-over message gets a `sent` receipt ([`record`]); one the
+//! built-in simulator. A handed-over message gets a `sent` receipt ([`sent`]); one the
 //! provider refuses, or that keeps failing, ends with a `failed` receipt ([`failed`]).
 
 use serde::Deserialize;
@@ -76,16 +76,61 @@ pub async fn record(
     channel_message_sid: Option<String>,
     error_code: Option<u32>,
 ) {
-    let update = RecordReceipt {
-        scope: scope(account, job),
-        message: job.message_sid.to_string(),
-        participant: job.participant_sid.to_string(),
+    let receipt = Receipt {
         status,
         channel_message_sid,
         error_code,
     };
-    if let Err(e) = state.registry.call(&job.conversation_sid, update).await {
-        tracing::warn!(message_sid = %job.message_sid, error = %e, "recording a delivery receipt failed");
+    record_with(state, account, job, receipt, Vec::new()).await;
+}
+
+/// Records the `sent` receipt of a message the provider took (its id `provider_sid`), with
+/// `settled` (the outbox job's removal) in the same unit. False if the receipt could not be
+/// recorded: `settled` is then not committed either.
+pub async fn sent(
+    state: &AppState,
+    account: &crate::ids::AccountSid,
+    job: &ChannelSendJob,
+    provider_sid: String,
+    settled: Vec<Mutation>,
+) -> bool {
+    let receipt = Receipt {
+        status: ReceiptStatus::Sent,
+        channel_message_sid: Some(provider_sid),
+        error_code: None,
+    };
+    record_with(state, account, job, receipt, settled).await
+}
+
+/// What a receipt says.
+struct Receipt {
+    status: ReceiptStatus,
+    channel_message_sid: Option<String>,
+    error_code: Option<u32>,
+}
+
+async fn record_with(
+    state: &AppState,
+    account: &crate::ids::AccountSid,
+    job: &ChannelSendJob,
+    receipt: Receipt,
+    with: Vec<Mutation>,
+) -> bool {
+    let update = RecordReceipt {
+        scope: scope(account, job),
+        message: job.message_sid.to_string(),
+        participant: job.participant_sid.to_string(),
+        status: receipt.status,
+        channel_message_sid: receipt.channel_message_sid,
+        error_code: receipt.error_code,
+        with,
+    };
+    match state.registry.call(&job.conversation_sid, update).await {
+        Ok(_) => true,
+        Err(e) => {
+            tracing::warn!(message_sid = %job.message_sid, error = %e, "recording a delivery receipt failed");
+            false
+        }
     }
 }
 
@@ -109,7 +154,7 @@ pub async fn failed(
 }
 
 /// Hands one message to the provider; returns the provider's message id. The caller records
-/// the `sent` receipt ([`record`]) once it has let go of its provider slot.
+/// the `sent` receipt ([`sent`]) once it has let go of its provider slot.
 pub async fn send(
     state: &actix_web::web::Data<AppState>,
     outbox: &OutboxRecord,

@@ -133,4 +133,7 @@ pub struct RecordReceipt {
     pub channel_message_sid: Option<String>,
     /// The channel's error code.
     pub error_code: Option<u32>,
+    /// Committed in the receipt's unit when the command succeeds (the outbox job the receipt
+    /// settles), and on their own when the receipt was already there.
+    pub with: Vec<crate::store::Mutation>,
 }

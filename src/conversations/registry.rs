@@ -115,6 +115,14 @@ mod tests {
     use crate::store::sqlite::SqliteStore;
 
     async fn registry(dir: &std::path::Path, idle: Duration) -> (Arc<Registry>, Arc<dyn EventBus>) {
+        let (registry, bus, _store) = registry_and_store(dir, idle).await;
+        (registry, bus)
+    }
+
+    async fn registry_and_store(
+        dir: &std::path::Path,
+        idle: Duration,
+    ) -> (Arc<Registry>, Arc<dyn EventBus>, Arc<SqliteStore>) {
         let settings = Settings::default();
         let store = Arc::new(SqliteStore::open(dir, &settings.store).expect("store"));
         let bus: Arc<dyn EventBus> = Arc::new(LocalBus::default());
@@ -131,7 +139,7 @@ mod tests {
             settings.webhooks.clone(),
         );
         let registry = Registry::new(ActorDeps {
-            store,
+            store: store.clone(),
             bus: bus.clone(),
             timers,
             settings: conversations,
@@ -139,7 +147,7 @@ mod tests {
             outbox: Arc::default(),
             media: settings.media.clone(),
         });
-        (Arc::new(registry), bus)
+        (Arc::new(registry), bus, store)
     }
 
     fn scope() -> Scope {
@@ -249,5 +257,89 @@ mod tests {
             .await
             .expect_err("scoped");
         assert!(matches!(err, ApiError::NotFound(_)));
+    }
+
+    #[actix_rt::test]
+    async fn a_receipt_commits_what_it_settles_and_a_refused_one_leaves_it() {
+        use crate::conversations::commands::{AddParticipant, RecordReceipt};
+        use crate::conversations::drafts::ParticipantDraft;
+        use crate::store::delivery::ReceiptStatus;
+        use crate::store::outbox::{OutboxJob, OutboxRecord, WebhookJob};
+        use crate::store::{Mutation, OutboxStore, WriteLog};
+
+        let dir = tempfile::tempdir().expect("tmp");
+        let (registry, _bus, store) = registry_and_store(dir.path(), Duration::from_secs(60)).await;
+        let scope = scope();
+        let record = new_conversation(&scope, ConversationDraft::default(), now());
+        let sid = record.sid.clone();
+        registry
+            .create(record, Vec::new(), scope.source)
+            .await
+            .expect("created");
+        let draft = ParticipantDraft {
+            identity: Some("guest".into()),
+            ..Default::default()
+        };
+        let add = AddParticipant {
+            scope: scope.clone(),
+            draft,
+        };
+        registry.call(&sid, add).await.expect("participant added");
+        let index = post(&registry, &sid, &scope, "hello").await;
+
+        let job = || {
+            let hook = WebhookJob {
+                url: "http://127.0.0.1:9/hook".into(),
+                method: "POST".into(),
+                params: vec![],
+                event: "onMessageAdded".into(),
+            };
+            OutboxRecord::new(scope.account.clone(), None, OutboxJob::Webhook(hook), 0)
+        };
+        let (first, again, refused) = (job(), job(), job());
+        let unit = [&first, &again, &refused].map(|j| Mutation::PutOutbox(j.clone()));
+        store.submit(unit.to_vec()).await.expect("jobs stored");
+        let receipt = |message: String, settles: &OutboxRecord| RecordReceipt {
+            scope: scope.clone(),
+            message,
+            participant: "guest".into(),
+            status: ReceiptStatus::Delivered,
+            channel_message_sid: None,
+            error_code: None,
+            with: vec![Mutation::DeleteOutbox(settles.id.clone())],
+        };
+        let pending = |job: &OutboxRecord| {
+            let (store, account, id) = (store.clone(), job.account_sid.clone(), job.id.clone());
+            async move {
+                store
+                    .outbox_job(&account, &id)
+                    .await
+                    .expect("read")
+                    .is_some()
+            }
+        };
+
+        // A new receipt: committed with the job it settles.
+        let (_, got) = registry
+            .call(&sid, receipt(index.to_string(), &first))
+            .await
+            .expect("recorded");
+        assert_eq!(got.status, ReceiptStatus::Delivered);
+        assert!(!pending(&first).await, "settled with the receipt");
+        // The same receipt again changes nothing of it, and still settles its job.
+        registry
+            .call(&sid, receipt(index.to_string(), &again))
+            .await
+            .expect("already there");
+        assert!(
+            !pending(&again).await,
+            "settled though the receipt was there"
+        );
+        // A receipt that is refused (no such message) settles nothing.
+        registry
+            .call(&sid, receipt("99".into(), &refused))
+            .await
+            .expect_err("no message 99");
+        assert!(pending(&refused).await, "left for the caller");
     }
 }

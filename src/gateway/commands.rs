@@ -220,6 +220,7 @@ impl SessionActor {
                     status: ReceiptStatus::Delivered,
                     channel_message_sid: None,
                     error_code: None,
+                    with: Vec::new(),
                 };
                 self.call(ctx, id, conversation_sid, msg, |(m, r)| {
                     json!({ "message": protocol::Message::from(&m), "receipt": protocol::Receipt::from(&r) })

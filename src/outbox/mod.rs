@@ -4,11 +4,11 @@
 //! send also ends with a `failed` receipt, so nothing is dropped silently). Jobs of one lane
 //! (a conversation's channel sends) go one at a time, in order; the rest run concurrently,
 //! with up to `webhooks.concurrency` requests to receivers and providers at once. Recording
-//! how an attempt went (a receipt, the job's removal: commits) holds no request slot, so a
-//! busy store does not slow the sends. Jobs survive a crash: they are rows, deleted only once
-//! sent.
+//! how an attempt went holds no request slot, so a busy store does not slow the sends; a
+//! channel send's `sent` receipt and the job's removal are one unit. Jobs survive a crash:
+//! they are rows, deleted only once sent.
 
-use std::collections::{HashMap, VecDeque};
+use std::collections::{HashMap, HashSet, VecDeque};
 use std::time::Duration;
 
 use actix_web::web;
@@ -18,7 +18,6 @@ use tokio::task::JoinSet;
 use crate::api::AppState;
 use crate::routing::model::now_ms;
 use crate::store::Mutation;
-use crate::store::delivery::ReceiptStatus;
 use crate::store::outbox::{OutboxJob, OutboxRecord};
 
 /// Wakes the dispatcher when new jobs committed.
@@ -50,13 +49,16 @@ pub enum Attempt {
     },
 }
 
-/// Due jobs read from the store at once; they are started as capacity frees up, and the
-/// store is read again only when they are all started.
-const FETCH: u32 = 256;
+/// Due jobs read from the store at once beyond those in flight (which the store still lists
+/// until their removal commits); they are started as capacity frees up, and the store is read
+/// again only when they are all started.
+const FETCH: usize = 256;
 
 /// Attempts in flight (sending, or recording how it went) per request slot: the bound on
-/// attempts waiting for their commits while others send.
-const IN_FLIGHT_PER_SLOT: usize = 4;
+/// attempts waiting for their commit while others send. When the store is slow, an attempt
+/// spends most of its time on that commit (a channel send's `sent` receipt with the job's
+/// removal), so this is what keeps the sends of many conversations (one lane each) going.
+const IN_FLIGHT_PER_SLOT: usize = 32;
 
 /// Runs the dispatcher until the process ends.
 pub async fn run(state: web::Data<AppState>) {
@@ -64,16 +66,18 @@ pub async fn run(state: web::Data<AppState>) {
     let slots = std::sync::Arc::new(Semaphore::new(concurrency));
     let max_in_flight = concurrency * IN_FLIGHT_PER_SLOT;
     let mut inflight: HashMap<tokio::task::Id, String> = HashMap::new();
+    let mut inflight_ids: HashSet<String> = HashSet::new();
     let mut ready: VecDeque<OutboxRecord> = VecDeque::new();
     let mut tasks: JoinSet<()> = JoinSet::new();
     loop {
         let room =
             |tasks: &JoinSet<()>| tasks.len() < max_in_flight && slots.available_permits() > 0;
         if ready.is_empty() && room(&tasks) {
-            match state.store.due_jobs(now_ms(), FETCH).await {
+            let limit = u32::try_from(inflight.len() + FETCH).unwrap_or(u32::MAX);
+            match state.store.due_jobs(now_ms(), limit).await {
                 Ok(jobs) => ready.extend(
                     jobs.into_iter()
-                        .filter(|job| !inflight.values().any(|id| *id == job.id)),
+                        .filter(|job| !inflight_ids.contains(&job.id)),
                 ),
                 Err(e) => tracing::error!(error = %e, "reading the outbox failed"),
             }
@@ -88,6 +92,7 @@ pub async fn run(state: web::Data<AppState>) {
             let state = state.clone();
             // On this thread's local set: an attempt may start actors.
             let handle = tasks.spawn_local(async move { attempt(&state, job, slot).await });
+            inflight_ids.insert(id.clone());
             inflight.insert(handle.id(), id);
         }
         if started > 0 && room(&tasks) {
@@ -105,9 +110,9 @@ pub async fn run(state: web::Data<AppState>) {
         };
         tokio::select! {
             Some(done) = tasks.join_next_with_id(), if !tasks.is_empty() => {
-                settle(&mut inflight, done);
+                settle(&mut inflight, &mut inflight_ids, done);
                 while let Some(done) = tasks.try_join_next_with_id() {
-                    settle(&mut inflight, done);
+                    settle(&mut inflight, &mut inflight_ids, done);
                 }
             }
             () = state.outbox.wake.notified() => {}
@@ -120,6 +125,7 @@ pub async fn run(state: web::Data<AppState>) {
 /// tried again when due).
 fn settle(
     inflight: &mut HashMap<tokio::task::Id, String>,
+    inflight_ids: &mut HashSet<String>,
     done: Result<(tokio::task::Id, ()), tokio::task::JoinError>,
 ) {
     let id = match done {
@@ -129,7 +135,9 @@ fn settle(
             e.id()
         }
     };
-    inflight.remove(&id);
+    if let Some(job) = inflight.remove(&id) {
+        inflight_ids.remove(&job);
+    }
 }
 
 /// Makes one attempt at `job` and records what became of it. `slot` is held while the
@@ -147,15 +155,14 @@ async fn attempt(state: &web::Data<AppState>, mut job: OutboxRecord, slot: Owned
     drop(slot);
     state.outbox.wake();
     if let Some((send, provider_sid)) = handed_over {
-        crate::channels::outbound::record(
-            state,
-            &job.account_sid,
-            send,
-            ReceiptStatus::Sent,
-            Some(provider_sid),
-            None,
-        )
-        .await;
+        // The receipt and the job's removal in one unit; if the receipt cannot be recorded
+        // (the conversation is gone), the job is removed on its own below.
+        let settled = vec![Mutation::DeleteOutbox(job.id.clone())];
+        if crate::channels::outbound::sent(state, &job.account_sid, send, provider_sid, settled)
+            .await
+        {
+            return;
+        }
     }
     job.attempts += 1;
     job.date_updated = now_ms() / 1000;

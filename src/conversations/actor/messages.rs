@@ -290,19 +290,27 @@ impl Handler<RecordReceipt> for ConversationActor {
                     ))),
                     (Err(e), _) => Err(e),
                 };
-                match planned {
-                    Ok((Some(plan), _, _)) => {
-                        futures_util::future::Either::Left(act.submit_plan(plan, &msg.scope))
+                let next: ResponseActFuture<Self, Reply<_>> = match planned {
+                    Ok((Some(mut plan), _, _)) => {
+                        plan.mutations.extend(msg.with);
+                        Box::pin(act.submit_plan(plan, &msg.scope))
                     }
-                    // Already there: answer with the current state, change nothing.
+                    // Already there: answer with the current state, change nothing of it.
+                    Ok((None, message, Some(existing))) if msg.with.is_empty() => {
+                        Box::pin(fut::ready(Ok((message, existing))))
+                    }
                     Ok((None, message, Some(existing))) => {
-                        futures_util::future::Either::Right(fut::ready(Ok((message, existing))))
+                        let commit = act.deps.store.submit(msg.with);
+                        let answer = async move {
+                            commit.await?;
+                            Ok::<_, ApiError>((message, existing))
+                        };
+                        Box::pin(answer.into_actor(act))
                     }
-                    Ok((None, _, None)) => {
-                        futures_util::future::Either::Right(fut::ready(Err(ApiError::Internal)))
-                    }
-                    Err(e) => futures_util::future::Either::Right(fut::ready(Err(e))),
-                }
+                    Ok((None, _, None)) => Box::pin(fut::ready(Err(ApiError::Internal))),
+                    Err(e) => Box::pin(fut::ready(Err(e))),
+                };
+                next
             },
         )))
     }
