@@ -9,6 +9,7 @@
 //! they are rows, deleted only once sent.
 
 use std::collections::{HashMap, HashSet, VecDeque};
+use std::sync::Arc;
 use std::time::Duration;
 
 use actix_web::web;
@@ -63,10 +64,11 @@ const IN_FLIGHT_PER_SLOT: usize = 32;
 /// Runs the dispatcher until the process ends.
 pub async fn run(state: web::Data<AppState>) {
     let concurrency = state.settings.webhooks.concurrency;
-    let slots = std::sync::Arc::new(Semaphore::new(concurrency));
+    let slots = Arc::new(Semaphore::new(concurrency));
     let max_in_flight = concurrency * IN_FLIGHT_PER_SLOT;
     let mut inflight: HashMap<tokio::task::Id, String> = HashMap::new();
-    let mut inflight_ids: HashSet<String> = HashSet::new();
+    // Shared with each read of due jobs, which skips them; changed only between reads.
+    let mut inflight_ids: Arc<HashSet<String>> = Arc::default();
     let mut ready: VecDeque<OutboxRecord> = VecDeque::new();
     let mut tasks: JoinSet<()> = JoinSet::new();
     loop {
@@ -74,11 +76,12 @@ pub async fn run(state: web::Data<AppState>) {
             |tasks: &JoinSet<()>| tasks.len() < max_in_flight && slots.available_permits() > 0;
         if ready.is_empty() && room(&tasks) {
             let limit = u32::try_from(inflight.len() + FETCH).unwrap_or(u32::MAX);
-            match state.store.due_jobs(now_ms(), limit).await {
-                Ok(jobs) => ready.extend(
-                    jobs.into_iter()
-                        .filter(|job| !inflight_ids.contains(&job.id)),
-                ),
+            match state
+                .store
+                .due_jobs(now_ms(), limit, inflight_ids.clone())
+                .await
+            {
+                Ok(jobs) => ready.extend(jobs),
                 Err(e) => tracing::error!(error = %e, "reading the outbox failed"),
             }
         }
@@ -92,7 +95,7 @@ pub async fn run(state: web::Data<AppState>) {
             let state = state.clone();
             // On this thread's local set: an attempt may start actors.
             let handle = tasks.spawn_local(async move { attempt(&state, job, slot).await });
-            inflight_ids.insert(id.clone());
+            Arc::make_mut(&mut inflight_ids).insert(id.clone());
             inflight.insert(handle.id(), id);
         }
         if started > 0 && room(&tasks) {
@@ -125,7 +128,7 @@ pub async fn run(state: web::Data<AppState>) {
 /// tried again when due).
 fn settle(
     inflight: &mut HashMap<tokio::task::Id, String>,
-    inflight_ids: &mut HashSet<String>,
+    inflight_ids: &mut Arc<HashSet<String>>,
     done: Result<(tokio::task::Id, ()), tokio::task::JoinError>,
 ) {
     let id = match done {
@@ -136,7 +139,7 @@ fn settle(
         }
     };
     if let Some(job) = inflight.remove(&id) {
-        inflight_ids.remove(&job);
+        Arc::make_mut(inflight_ids).remove(&job);
     }
 }
 

@@ -441,11 +441,13 @@ pub trait DocStore: Send + Sync {
 #[async_trait]
 pub trait OutboxStore: Send + Sync {
     /// Pending jobs due at `now_ms`, earliest first, skipping any job that waits behind an
-    /// older pending job of its lane.
+    /// older pending job of its lane. Of the first `limit` such jobs, those named in `skip`
+    /// (already being attempted) are left out without being read whole.
     async fn due_jobs(
         &self,
         now_ms: outbox::Millis,
         limit: u32,
+        skip: std::sync::Arc<std::collections::HashSet<String>>,
     ) -> Result<Vec<outbox::OutboxRecord>, StoreError>;
     /// When the earliest pending job that is not waiting behind its lane is due.
     async fn next_due(&self) -> Result<Option<outbox::Millis>, StoreError>;

@@ -1,6 +1,9 @@
 //! Outbox reads of the SQLite store: due jobs (respecting lanes), an account's pending jobs
 //! or dead letters, one job.
 
+use std::collections::HashSet;
+use std::sync::Arc;
+
 use async_trait::async_trait;
 use rusqlite::{OptionalExtension, params};
 
@@ -12,18 +15,30 @@ use crate::store::{OutboxStore, Page, PageRequest, StoreError};
 
 #[async_trait]
 impl OutboxStore for SqliteStore {
-    async fn due_jobs(&self, now_ms: Millis, limit: u32) -> Result<Vec<OutboxRecord>, StoreError> {
+    async fn due_jobs(
+        &self,
+        now_ms: Millis,
+        limit: u32,
+        skip: Arc<HashSet<String>>,
+    ) -> Result<Vec<OutboxRecord>, StoreError> {
         self.read(move |c| {
             let mut stmt = c.prepare_cached(
-                "SELECT data FROM outbox o
+                "SELECT id, data FROM outbox o
                  WHERE dead = 0 AND next_attempt_ms <= ?1
                    AND (lane IS NULL OR NOT EXISTS (
                      SELECT 1 FROM outbox p
                      WHERE p.lane = o.lane AND p.dead = 0 AND p.seq < o.seq))
                  ORDER BY next_attempt_ms, seq LIMIT ?2",
             )?;
-            let rows = stmt.query_map(params![now_ms, limit], |r| r.get::<_, String>(0))?;
-            rows.map(|data| decode(&data?)).collect()
+            let mut rows = stmt.query(params![now_ms, limit])?;
+            let mut jobs = Vec::new();
+            while let Some(row) = rows.next()? {
+                // Columns are read on demand: a skipped job's data is never copied or decoded.
+                if !skip.contains(&row.get::<_, String>(0)?) {
+                    jobs.push(decode(&row.get::<_, String>(1)?)?);
+                }
+            }
+            Ok(jobs)
         })
         .await
     }
@@ -90,6 +105,10 @@ mod tests {
     use crate::store::outbox::{OutboxJob, WebhookJob};
     use crate::store::{Mutation, WriteLog};
 
+    fn none() -> Arc<HashSet<String>> {
+        Arc::default()
+    }
+
     fn job(account: &AccountSid, lane: Option<&str>, due: Millis) -> OutboxRecord {
         let mut record = OutboxRecord::new(
             account.clone(),
@@ -123,7 +142,13 @@ mod tests {
             ])
             .await
             .expect("committed");
-        assert!(store.due_jobs(now, 10).await.expect("due").is_empty());
+        assert!(
+            store
+                .due_jobs(now, 10, none())
+                .await
+                .expect("due")
+                .is_empty()
+        );
         // The blocked job does not count as due: no busy loop on it.
         assert_eq!(store.next_due().await.expect("next"), Some(now + 5_000));
         // Once the first is done, the second is next in its lane.
@@ -131,7 +156,7 @@ mod tests {
             .submit(vec![Mutation::DeleteOutbox(first.id.clone())])
             .await
             .expect("committed");
-        let due = store.due_jobs(now, 10).await.expect("due");
+        let due = store.due_jobs(now, 10, none()).await.expect("due");
         assert_eq!(due.len(), 1);
         assert_eq!(due[0].id, second.id);
         // A dead letter neither blocks its lane nor counts as due, and is listed as dead.
@@ -165,5 +190,24 @@ mod tests {
                 .expect("read")
                 .is_none()
         );
+    }
+
+    #[tokio::test]
+    async fn jobs_being_attempted_are_skipped_but_count_toward_the_limit() {
+        let dir = tempfile::tempdir().expect("tmp");
+        let store = SqliteStore::open(dir.path(), &Settings::default().store).expect("store");
+        let account = AccountSid::generate();
+        let now = 1_000_000;
+        let jobs: Vec<_> = (0..3).map(|i| job(&account, None, now - 3 + i)).collect();
+        let unit = jobs.iter().cloned().map(Mutation::PutOutbox).collect();
+        store.submit(unit).await.expect("committed");
+        let ids = |due: Vec<OutboxRecord>| due.into_iter().map(|j| j.id).collect::<Vec<_>>();
+
+        let busy = Arc::new(HashSet::from([jobs[0].id.clone()]));
+        let due = store.due_jobs(now, 10, busy.clone()).await.expect("due");
+        assert_eq!(ids(due), [jobs[1].id.clone(), jobs[2].id.clone()]);
+        // The limit counts the skipped: the caller asks for as many more as it skips.
+        let due = store.due_jobs(now, 2, busy).await.expect("due");
+        assert_eq!(ids(due), [jobs[1].id.clone()]);
     }
 }
