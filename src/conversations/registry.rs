@@ -159,6 +159,17 @@ mod tests {
         }
     }
 
+    /// A new conversation, its actor started.
+    async fn created(registry: &Registry, scope: &Scope) -> ConversationSid {
+        let record = new_conversation(scope, ConversationDraft::default(), now());
+        let sid = record.sid.clone();
+        registry
+            .create(record, Vec::new(), scope.source)
+            .await
+            .expect("created");
+        sid
+    }
+
     async fn post(
         registry: &Registry,
         sid: &ConversationSid,
@@ -187,12 +198,7 @@ mod tests {
         let dir = tempfile::tempdir().expect("tmp");
         let (registry, bus) = registry(dir.path(), Duration::from_secs(60)).await;
         let scope = scope();
-        let record = new_conversation(&scope, ConversationDraft::default(), now());
-        let sid = record.sid.clone();
-        registry
-            .create(record, Vec::new(), scope.source)
-            .await
-            .expect("created");
+        let sid = created(&registry, &scope).await;
         let mut events = bus.subscribe(&sid);
         // A live subscriber reads while the writes go on. The bus buffers 128 events per
         // conversation; a subscriber further behind is told it lagged (and resumes from the
@@ -222,12 +228,7 @@ mod tests {
         let dir = tempfile::tempdir().expect("tmp");
         let (registry, _bus) = registry(dir.path(), Duration::from_millis(200)).await;
         let scope = scope();
-        let record = new_conversation(&scope, ConversationDraft::default(), now());
-        let sid = record.sid.clone();
-        registry
-            .create(record, Vec::new(), scope.source)
-            .await
-            .expect("created");
+        let sid = created(&registry, &scope).await;
         assert_eq!(post(&registry, &sid, &scope, "a").await, 0);
         assert_eq!(post(&registry, &sid, &scope, "b").await, 1);
         let deadline = std::time::Instant::now() + Duration::from_secs(10);
@@ -270,12 +271,7 @@ mod tests {
         let dir = tempfile::tempdir().expect("tmp");
         let (registry, _bus, store) = registry_and_store(dir.path(), Duration::from_secs(60)).await;
         let scope = scope();
-        let record = new_conversation(&scope, ConversationDraft::default(), now());
-        let sid = record.sid.clone();
-        registry
-            .create(record, Vec::new(), scope.source)
-            .await
-            .expect("created");
+        let sid = created(&registry, &scope).await;
         let draft = ParticipantDraft {
             identity: Some("guest".into()),
             ..Default::default()
