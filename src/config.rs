@@ -207,7 +207,8 @@ pub struct WebhookSettings {
     /// Longest wait between retries.
     #[serde(with = "humantime_serde")]
     pub max_backoff: Duration,
-    /// Deliveries in flight at once.
+    /// Requests to webhook receivers and channel providers in flight at once (recording how
+    /// each went holds none).
     pub concurrency: usize,
 }
 
