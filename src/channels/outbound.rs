@@ -76,12 +76,16 @@ pub async fn record(
     channel_message_sid: Option<String>,
     error_code: Option<u32>,
 ) {
-    let receipt = Receipt {
+    record_with(
+        state,
+        account,
+        job,
         status,
         channel_message_sid,
         error_code,
-    };
-    record_with(state, account, job, receipt, Vec::new()).await;
+        Vec::new(),
+    )
+    .await;
 }
 
 /// Records the `sent` receipt of a message the provider took (its id `provider_sid`), with
@@ -94,35 +98,35 @@ pub async fn sent(
     provider_sid: String,
     settled: Vec<Mutation>,
 ) -> bool {
-    let receipt = Receipt {
-        status: ReceiptStatus::Sent,
-        channel_message_sid: Some(provider_sid),
-        error_code: None,
-    };
-    record_with(state, account, job, receipt, settled).await
-}
-
-/// What a receipt says.
-struct Receipt {
-    status: ReceiptStatus,
-    channel_message_sid: Option<String>,
-    error_code: Option<u32>,
+    let status = ReceiptStatus::Sent;
+    record_with(
+        state,
+        account,
+        job,
+        status,
+        Some(provider_sid),
+        None,
+        settled,
+    )
+    .await
 }
 
 async fn record_with(
     state: &AppState,
     account: &crate::ids::AccountSid,
     job: &ChannelSendJob,
-    receipt: Receipt,
+    status: ReceiptStatus,
+    channel_message_sid: Option<String>,
+    error_code: Option<u32>,
     with: Vec<Mutation>,
 ) -> bool {
     let update = RecordReceipt {
         scope: scope(account, job),
         message: job.message_sid.to_string(),
         participant: job.participant_sid.to_string(),
-        status: receipt.status,
-        channel_message_sid: receipt.channel_message_sid,
-        error_code: receipt.error_code,
+        status,
+        channel_message_sid,
+        error_code,
         with,
     };
     match state.registry.call(&job.conversation_sid, update).await {
